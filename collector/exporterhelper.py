@@ -1,0 +1,219 @@
+"""Queueing, retry, timeout and self-metrics around an exporter's push function.
+
+An exporter author writes only a :class:`PushExporter`: ``push(batch)`` sends
+one batch once and raises a typed error from :mod:`collector.errors` when it
+fails. :class:`QueuedExporter` wraps it with what the OpenTelemetry
+Collector's exporterhelper gives every exporter: a bounded sending queue
+drained by N consumers, retry with exponential backoff and jitter that
+honours a peer's throttle delay, a per-attempt timeout, and the
+``otelcol_exporter_*`` counters. Each exporter owns its queue, so a slow or
+dead backend never slows the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from abc import ABC, abstractmethod
+from typing import TYPE_CHECKING, Any
+
+from pydantic import Field
+
+from collector.component import ComponentConfig, Host, Settings
+from collector.configtypes import Duration
+from collector.errors import PermanentError, RetryableError
+
+if TYPE_CHECKING:
+    from collector.pdata import Batch
+
+
+class QueueConfig(ComponentConfig):
+    enabled: bool = Field(True, description="Queue batches and send them from background consumers.")
+    num_consumers: int = Field(10, ge=1, description="How many batches are sent concurrently.")
+    queue_size: int = Field(1000, ge=1, description="How many batches the queue holds before it refuses more.")
+    blocking: bool = Field(
+        False, description="When the queue is full, make the caller wait instead of dropping the batch."
+    )
+
+
+class RetryConfig(ComponentConfig):
+    enabled: bool = Field(True, description="Retry batches that failed with a retryable error.")
+    initial_interval: Duration = Field(5.0, description="Wait after the first failure.")
+    randomization_factor: float = Field(0.5, ge=0, le=1, description="Jitter: each wait varies by up to this fraction.")
+    multiplier: float = Field(1.5, ge=1, description="Each wait is this many times the previous one.")
+    max_interval: Duration = Field(30.0, description="Upper bound of one wait.")
+    max_elapsed_time: Duration = Field(
+        300.0, description="Give up on a batch after this long; 0 retries forever."
+    )
+
+
+class ExporterConfig(ComponentConfig):
+    """Settings every exporter gets: subclass it for an exporter's own config."""
+
+    timeout: Duration = Field(5.0, description="Time limit of one send attempt.")
+    sending_queue: QueueConfig = Field(default_factory=QueueConfig, description="The sending queue.")
+    retry_on_failure: RetryConfig = Field(default_factory=RetryConfig, description="Retry on retryable failures.")
+
+
+class PushExporter(ABC):
+    """What an exporter implements: send one batch, once."""
+
+    async def start(self, host: Host) -> None:
+        """Open connections; a wrong endpoint should fail here, clearly."""
+
+    async def shutdown(self) -> None:
+        """Close connections. Called once, after the queue has drained."""
+
+    @abstractmethod
+    async def push(self, batch: "Batch") -> None:
+        """Send ``batch``; raise PermanentError or RetryableError on failure.
+
+        The batch is shared with other exporters: read it, never change it.
+        """
+
+
+class QueuedExporter:
+    """The exporter the pipeline graph sees: queue and retry around a push function."""
+
+    mutates_data = False
+
+    def __init__(self, settings: Settings, config: ExporterConfig, pusher: PushExporter) -> None:
+        self.settings = settings
+        self.config = config
+        self.pusher = pusher
+        self._log = settings.logger
+        self._telemetry = settings.telemetry
+        self._queue: asyncio.Queue[Batch] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._started = False
+        self._stopped = False
+        qc = config.sending_queue
+        if qc.enabled:
+            settings.telemetry.observe(
+                "otelcol_exporter_queue_size",
+                lambda: [(self._queue.qsize() if self._queue else 0, {})],
+                unit="{batches}",
+                description="Current size of the retry queue (in batches)",
+            )
+            settings.telemetry.observe(
+                "otelcol_exporter_queue_capacity",
+                lambda: [(qc.queue_size, {})],
+                unit="{batches}",
+                description="Fixed capacity of the retry queue (in batches)",
+            )
+
+    async def start(self, host: Host) -> None:
+        if self._started or self._stopped:
+            return
+        await self.pusher.start(host)
+        self._started = True
+        qc = self.config.sending_queue
+        if qc.enabled:
+            self._queue = asyncio.Queue(qc.queue_size)
+            self._workers = [
+                asyncio.create_task(self._drain(), name=f"{self.settings.id}-sender-{i}")
+                for i in range(qc.num_consumers)
+            ]
+
+    async def consume(self, batch: "Batch") -> None:
+        """Accept a batch. With the queue on, never waits on the backend."""
+        if self._queue is None:
+            if self._stopped or not self._started:
+                raise RetryableError(f"exporter {self.settings.id} is not running")
+            await self._send(batch)
+            return
+        try:
+            self._queue.put_nowait(batch)
+        except asyncio.QueueFull:
+            if self.config.sending_queue.blocking:
+                await self._queue.put(batch)
+                return
+            self._telemetry.add_items("otelcol_exporter_enqueue_failed", batch.signal, batch.item_count())
+            _warn_sampled(self._log, "sending queue is full; dropped a batch of %d items", batch.item_count())
+
+    async def _drain(self) -> None:
+        assert self._queue is not None
+        while True:
+            batch = await self._queue.get()
+            try:
+                await self._send(batch)
+            finally:
+                self._queue.task_done()
+
+    async def _send(self, batch: "Batch") -> None:
+        """Push with retries; count the outcome. Raises only when there is no queue."""
+        retry = self.config.retry_on_failure
+        signal, count = batch.signal, batch.item_count()
+        deadline = time.monotonic() + retry.max_elapsed_time if retry.max_elapsed_time else None
+        interval = retry.initial_interval
+        while True:
+            try:
+                await asyncio.wait_for(self.pusher.push(batch), self.config.timeout or None)
+            except PermanentError as exc:
+                return self._failed(batch, f"permanent error: {exc}", exc)
+            except asyncio.CancelledError:
+                self._telemetry.add_items("otelcol_exporter_send_failed", signal, count)
+                raise
+            except Exception as exc:  # retryable, a timeout, or a bug in the exporter
+                if isinstance(exc, TimeoutError):
+                    reason = f"timed out after {self.config.timeout:g}s"
+                elif isinstance(exc, RetryableError):
+                    reason = str(exc)
+                else:
+                    reason = f"{type(exc).__name__}: {exc}"
+                if not retry.enabled:
+                    return self._failed(batch, f"{reason} (retry disabled)", exc)
+                delay = getattr(exc, "retry_after", None)
+                if delay is None:
+                    jitter = retry.randomization_factor * interval
+                    delay = interval + random.uniform(-jitter, jitter)
+                    interval = min(interval * retry.multiplier, retry.max_interval)
+                if deadline is not None and time.monotonic() + delay > deadline:
+                    return self._failed(batch, f"{reason}; no more retries after {retry.max_elapsed_time:g}s", exc)
+                _warn_sampled(self._log, "send failed, retrying in %.2fs: %s", delay, reason)
+                await asyncio.sleep(delay)
+            else:
+                self._telemetry.add_items("otelcol_exporter_sent", signal, count)
+                return None
+
+    def _failed(self, batch: "Batch", reason: str, exc: Exception) -> None:
+        self._telemetry.add_items("otelcol_exporter_send_failed", batch.signal, batch.item_count())
+        self._log.error("dropped a batch of %d items: %s", batch.item_count(), reason,
+                        extra={"exporter": str(self.settings.id)})
+        if self._queue is None:
+            raise exc if isinstance(exc, (PermanentError, RetryableError)) else RetryableError(reason)
+
+    async def shutdown(self) -> None:
+        """Drain the queue, then close. The service bounds this with its deadline:
+        when cancelled, what is still queued is counted as failed."""
+        if self._stopped:
+            return
+        self._stopped = True
+        if not self._started:
+            return
+        try:
+            if self._queue is not None:
+                await self._queue.join()
+        finally:
+            for task in self._workers:
+                task.cancel()
+            await asyncio.gather(*self._workers, return_exceptions=True)
+            if self._queue is not None:
+                while not self._queue.empty():
+                    left = self._queue.get_nowait()
+                    self._telemetry.add_items("otelcol_exporter_send_failed", left.signal, left.item_count())
+            await self.pusher.shutdown()
+
+
+_last_warning: dict[tuple[int, str], float] = {}
+
+
+def _warn_sampled(log: logging.Logger, msg: str, *args: Any) -> None:
+    """At most one warning per logger and message per second: failures come in floods."""
+    key = (id(log), msg)
+    now = time.monotonic()
+    if now - _last_warning.get(key, 0.0) >= 1.0:
+        _last_warning[key] = now
+        log.warning(msg, *args)

@@ -1,0 +1,1 @@
+"""Built-in components; each registers through an entry point in pyproject.toml."""
