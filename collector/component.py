@@ -183,6 +183,8 @@ class Factory:
     create: Callable[..., Any]
     signals: Mapping[Any, Stability] = field(default_factory=dict)
     description: str = ""
+    #: for extensions, which have no signals to carry a stability
+    stability: Stability = Stability.ALPHA
 
     def supports(self, signal: Signal) -> bool:
         return signal in self.signals

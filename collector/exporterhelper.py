@@ -13,11 +13,10 @@ dead backend never slows the others.
 from __future__ import annotations
 
 import asyncio
-import logging
 import random
 import time
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pydantic import Field
 
@@ -78,6 +77,8 @@ class QueuedExporter:
     """The exporter the pipeline graph sees: queue and retry around a push function."""
 
     mutates_data = False
+    #: the graph need not wrap it: it counts sent and failed items itself.
+    counts_itself = True
 
     def __init__(self, settings: Settings, config: ExporterConfig, pusher: PushExporter) -> None:
         self.settings = settings
@@ -131,7 +132,7 @@ class QueuedExporter:
                 await self._queue.put(batch)
                 return
             self._telemetry.add_items("otelcol_exporter_enqueue_failed", batch.signal, batch.item_count())
-            _warn_sampled(self._log, "sending queue is full; dropped a batch of %d items", batch.item_count())
+            self._log.warning("sending queue is full; dropped a batch of %d items", batch.item_count())
 
     async def _drain(self) -> None:
         assert self._queue is not None
@@ -172,7 +173,7 @@ class QueuedExporter:
                     interval = min(interval * retry.multiplier, retry.max_interval)
                 if deadline is not None and time.monotonic() + delay > deadline:
                     return self._failed(batch, f"{reason}; no more retries after {retry.max_elapsed_time:g}s", exc)
-                _warn_sampled(self._log, "send failed, retrying in %.2fs: %s", delay, reason)
+                self._log.warning("send failed, retrying in %.2fs: %s", delay, reason)
                 await asyncio.sleep(delay)
             else:
                 self._telemetry.add_items("otelcol_exporter_sent", signal, count)
@@ -206,14 +207,3 @@ class QueuedExporter:
                     self._telemetry.add_items("otelcol_exporter_send_failed", left.signal, left.item_count())
             await self.pusher.shutdown()
 
-
-_last_warning: dict[tuple[int, str], float] = {}
-
-
-def _warn_sampled(log: logging.Logger, msg: str, *args: Any) -> None:
-    """At most one warning per logger and message per second: failures come in floods."""
-    key = (id(log), msg)
-    now = time.monotonic()
-    if now - _last_warning.get(key, 0.0) >= 1.0:
-        _last_warning[key] = now
-        log.warning(msg, *args)

@@ -1,0 +1,61 @@
+"""One way to serve HTTP: an aiohttp application on a configured endpoint.
+
+Shared by every listener (the OTLP/HTTP receiver, the Prometheus exporter,
+health_check, the collector's own metrics) so endpoint parsing, the loopback
+default and clean shutdown are written once.
+"""
+
+from __future__ import annotations
+
+import ssl
+from typing import Any
+
+from aiohttp import web
+
+
+def parse_endpoint(endpoint: str, default_host: str = "127.0.0.1") -> tuple[str, int]:
+    """``host:port``, ``:port`` (loopback) or ``[::1]:port`` to ``(host, port)``.
+
+    Raises ``ValueError`` naming the endpoint.
+    """
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not port.isdigit() or int(port) > 65535:
+        raise ValueError(f"invalid endpoint {endpoint!r}: expected host:port, such as 127.0.0.1:4318")
+    host = host.strip("[]") or default_host
+    return host, int(port)
+
+
+class HttpServer:
+    """Serves ``app`` on ``endpoint`` between ``start`` and ``stop``."""
+
+    def __init__(self, app: web.Application, endpoint: str, *, ssl_context: ssl.SSLContext | None = None,
+                 **runner_options: Any) -> None:
+        self.app = app
+        self.host, self._port = parse_endpoint(endpoint)
+        self._ssl = ssl_context
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, **runner_options)
+        self._site: web.TCPSite | None = None
+
+    @property
+    def port(self) -> int:
+        """The bound port: differs from the configured one when that was 0."""
+        if self._site is not None and self._site._server is not None:
+            sockets = getattr(self._site._server, "sockets", None)
+            if sockets:
+                return sockets[0].getsockname()[1]
+        return self._port
+
+    async def start(self) -> None:
+        await self._runner.setup()
+        self._site = web.TCPSite(self._runner, self.host, self._port, ssl_context=self._ssl, reuse_address=True)
+        try:
+            await self._site.start()
+        except OSError as exc:
+            await self._runner.cleanup()
+            self._site = None
+            raise OSError(exc.errno, f"cannot listen on {self.host}:{self._port}: {exc.strerror}") from exc
+
+    async def stop(self) -> None:
+        if self._site is not None:
+            self._site = None
+            await self._runner.cleanup()
