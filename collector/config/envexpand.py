@@ -16,7 +16,9 @@ expanded text is typed as a plain YAML scalar would be, so ``port:
 ${env:PORT}`` with PORT=4317 gives the int 4317 and ``true`` gives a bool
 (an empty expansion stays the string ``""``). A reference inside a longer
 string, or in a quoted scalar (``"${env:PORT}"``), always gives a string.
-Unlike the Collector, an expansion never becomes a mapping or a list.
+Unlike the Collector, an expansion never becomes a mapping or a list. Inside
+a flow collection (``{a: ...}``, ``[...]``) YAML reads ``{`` and ``}`` as
+structure, so a reference there must be quoted, and is then a string.
 """
 
 from __future__ import annotations

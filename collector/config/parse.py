@@ -78,9 +78,14 @@ def position_of(node: Node, name: str) -> Position:
 
 def _syntax_issue(exc: yaml.MarkedYAMLError, name: str) -> ConfigIssue:
     mark = exc.problem_mark or exc.context_mark
-    message = f"invalid YAML: {exc.problem or exc.context}"
-    if exc.problem and exc.context and exc.context_mark is not None:
-        message += f" ({exc.context} at line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1})"
+    problem, context = exc.problem or exc.context, exc.context if exc.problem else None
+    if context and problem.startswith("but "):  # PyYAML splits "expected X, but found Y" in two
+        message = f"invalid YAML: {context}, {problem}"
+    elif context and exc.context_mark is not None:
+        where = f"line {exc.context_mark.line + 1}, column {exc.context_mark.column + 1}"
+        message = f"invalid YAML: {problem} ({context} at {where})"
+    else:
+        message = f"invalid YAML: {problem}"
     position = Position(name, mark.line + 1, mark.column + 1) if mark is not None else None
     return ConfigIssue((), message, position)
 
@@ -102,8 +107,8 @@ class _Builder:
 
     def build(self, node: Node, path: Path) -> Any:
         self.positions.setdefault(path, position_of(node, self.name))
-        if id(node) in self._open:
-            self._issue(path, node, "recursive alias: a node cannot contain itself")
+        if id(node) in self._open:  # the alias's own position is lost: name where it is used
+            self.issues.append(ConfigIssue(path, "recursive alias: a node cannot contain itself", self.positions[path]))
             return None
         self._open.add(id(node))
         try:
