@@ -108,18 +108,25 @@ def resolve(loaded: LoadedConfig, registry: Registry) -> ResolvedConfig:
         issues.append(ConfigIssue(path, message, loaded.position(path), suggestion))
 
     components = _resolve_components(loaded, registry, issue, issues)
+    # A reference to a component that is configured but invalid is not a second error.
+    declared = {(kind, key) for kind in _SECTIONS
+                for key in (loaded.data.get(kind.section) if isinstance(loaded.data.get(kind.section), dict) else {})}
     service = _resolve_service(loaded, issue, issues)
-    if service is None:
-        raise ConfigErrors(issues)
-    pipelines = _resolve_pipelines(service, components, issue)
-    extensions = _resolve_extensions(service, components, issue)
-    if not issues:
-        _check_connectors(pipelines, components, loaded, issue)
-    if not issues:
-        _check_cycles(pipelines, issue)
+    if service is not None:
+        pipelines = _resolve_pipelines(service, components, declared, issue)
+        extensions = _resolve_extensions(service, components, declared, issue)
+        if not issues:
+            _check_connectors(pipelines, components, issue)
+        if not issues:
+            _check_cycles(pipelines, issue)
     if issues:
-        raise ConfigErrors(issues)
+        raise ConfigErrors(sorted(issues, key=_file_order))
     return ResolvedConfig(components, pipelines, extensions, service, loaded, list(loaded.warnings))
+
+
+def _file_order(issue: ConfigIssue) -> tuple:
+    p = issue.position
+    return (0, p.file, p.line, p.column) if p else (1, "", 0, 0)
 
 
 def _resolve_components(loaded, registry, issue, issues) -> dict[tuple[Kind, ComponentID], ComponentSpec]:
@@ -146,13 +153,13 @@ def _resolve_components(loaded, registry, issue, issues) -> dict[tuple[Kind, Com
             if factory is None:
                 known = registry.types(kind)
                 hint = suggest(id.type, known)
-                issue(path, f"unknown {kind} type {id.type!r}" + (f"; did you mean {hint!r}?" if hint else ""),
-                      None if hint else f"known {kind} types: {', '.join(known) or 'none'}")
+                issue(path, f'unknown {kind} type "{id.type}"'
+                      + ("" if hint else f" (known {kind} types: {', '.join(known) or 'none'})"), hint)
                 continue
             if raw is None:
                 raw = {}
             if not isinstance(raw, dict):
-                issue(path, f"the config of {kind} {str(id)!r} must be a mapping, not {_kind_of(raw)}")
+                issue(path, f'the config of {kind} "{id}" must be a mapping, not {_kind_of(raw)}')
                 continue
             try:
                 config = factory.config.model_validate(raw)
@@ -181,34 +188,33 @@ def _resolve_service(loaded, issue, issues) -> ServiceConfig | None:
     return service
 
 
-def _resolve_pipelines(service: ServiceConfig, components, issue) -> dict[str, PipelineSpec]:
+def _resolve_pipelines(service: ServiceConfig, components, declared, issue) -> dict[str, PipelineSpec]:
     out = {}
     signal_names = [s.value for s in Signal]
     for name, pipeline in service.pipelines.items():
         path: Path = ("service", "pipelines", name)
         type_, sep, suffix = name.partition("/")
         if type_ not in signal_names or (sep and not suffix):
-            hint = suggest(type_, signal_names)
-            issue(path, f"invalid pipeline id {name!r}: it must be 'logs', 'metrics' or 'traces', "
-                        "optionally followed by '/name'" + (f"; did you mean {hint!r}?" if hint else ""))
+            issue(path, f'invalid pipeline id "{name}": it must be logs, metrics or traces, '
+                        "optionally followed by /name", suggest(type_, signal_names))
             continue
         signal = Signal(type_)
         receivers = _references(pipeline.receivers, path + ("receivers",), (Kind.RECEIVER, Kind.CONNECTOR),
-                                signal, components, issue)
+                                signal, components, declared, issue)
         processors = _references(pipeline.processors, path + ("processors",), (Kind.PROCESSOR,),
-                                 signal, components, issue)
+                                 signal, components, declared, issue)
         exporters = _references(pipeline.exporters, path + ("exporters",), (Kind.EXPORTER, Kind.CONNECTOR),
-                                signal, components, issue)
+                                signal, components, declared, issue)
         if not pipeline.receivers:
-            issue(path + ("receivers",), f"pipeline {name!r} must have at least one receiver")
+            issue(path + ("receivers",), f'pipeline "{name}" must have at least one receiver')
         if not pipeline.exporters:
-            issue(path + ("exporters",), f"pipeline {name!r} must have at least one exporter")
+            issue(path + ("exporters",), f'pipeline "{name}" must have at least one exporter')
         out[name] = PipelineSpec(name, signal, tuple(receivers), tuple(processors), tuple(exporters))
     return out
 
 
 def _references(names: list[str], path: Path, kinds: tuple[Kind, ...], signal: Signal,
-                components, issue) -> list[ComponentID]:
+                components, declared, issue) -> list[ComponentID]:
     """Check one list of a pipeline; connectors are looked up as the second kind."""
     role = kinds[0]
     ids: list[ComponentID] = []
@@ -221,32 +227,34 @@ def _references(names: list[str], path: Path, kinds: tuple[Kind, ...], signal: S
             issue(item, str(exc))
             continue
         if id in seen:
-            issue(item, f"references {role} {text!r} more than once")
+            issue(item, f'references {role} "{text}" more than once')
             continue
         seen.add(id)
         kind = next((k for k in kinds if (k, id) in components), None)
+        if kind is None and any((k, text) in declared for k in kinds):
+            continue  # configured, but its own config is invalid: already reported there
         if kind is None:
-            configured = [str(cid) for (k, cid) in components if k in kinds]
+            configured = [key for (k, key) in declared if k in kinds]
             hint = suggest(text, configured)
-            issue(item, f"references {role} {text!r} which is not configured"
-                  + (f"; did you mean {hint!r}?" if hint else ""),
-                  None if hint else f"add it under '{role.section}:' or remove it from the pipeline")
+            issue(item, f'references {role} "{text}" which is not configured'
+                  + ("" if hint else f" (add it under {role.section}: or remove the reference)"), hint)
             continue
         factory = components[(kind, id)].factory
-        if kind is not Kind.CONNECTOR and not factory.supports(signal):
+        if kind in (Kind.RECEIVER, Kind.PROCESSOR, Kind.EXPORTER) and not factory.supports(signal):
             supported = ", ".join(sorted(str(s) for s in factory.signals)) or "none"
-            issue(item, f"{kind} {text!r} does not support {signal} (it supports: {supported})")
+            issue(item, f'{kind} "{text}" does not support {signal} (it supports: {supported})')
             continue
         ids.append(id)
     return ids
 
 
-def _resolve_extensions(service: ServiceConfig, components, issue) -> list[ComponentID]:
+def _resolve_extensions(service: ServiceConfig, components, declared, issue) -> list[ComponentID]:
+    # Extensions carry no signal: pass any, the support check is skipped for them.
     return _references(service.extensions, ("service", "extensions"), (Kind.EXTENSION,),
-                       Signal.LOGS, {k: v for k, v in components.items() if k[0] is Kind.EXTENSION}, issue)
+                       Signal.LOGS, components, declared, issue)
 
 
-def _check_connectors(pipelines: dict[str, PipelineSpec], components, loaded, issue) -> None:
+def _check_connectors(pipelines: dict[str, PipelineSpec], components, issue) -> None:
     """A connector must end at least one pipeline and start one, for a pair it supports."""
     for (kind, id), spec in components.items():
         if kind is not Kind.CONNECTOR:
@@ -258,19 +266,19 @@ def _check_connectors(pipelines: dict[str, PipelineSpec], components, loaded, is
         path: Path = ("connectors", str(id))
         if not as_exporter or not as_receiver:
             used, missing = ("exporter", "receiver") if as_exporter else ("receiver", "exporter")
-            issue(path, f"connector {str(id)!r} is used as {used} in pipeline "
-                        f"{(as_exporter or as_receiver)[0].name!r} but not as {missing} in any pipeline")
+            issue(path, f'connector "{id}" is used as {used} in pipeline '
+                        f'"{(as_exporter or as_receiver)[0].name}" but not as {missing} in any pipeline')
             continue
         for source in as_exporter:
             if not any(spec.factory.connects(source.signal, target.signal) for target in as_receiver):
                 targets = ", ".join(sorted({str(t.signal) for t in as_receiver}))
                 pairs = ", ".join(f"{a}->{b}" for a, b in spec.factory.signals) or "none"
-                issue(path, f"connector {str(id)!r} cannot connect {source.signal} (pipeline {source.name!r}) "
+                issue(path, f'connector "{id}" cannot connect {source.signal} (pipeline "{source.name}") '
                             f"to {targets} (it supports: {pairs})")
         for target in as_receiver:
             if not any(spec.factory.connects(source.signal, target.signal) for source in as_exporter):
-                issue(path, f"connector {str(id)!r} cannot feed {target.signal} pipeline {target.name!r} "
-                            f"from the pipelines that export to it")
+                issue(path, f'connector "{id}" cannot feed {target.signal} pipeline "{target.name}" '
+                            "from the pipelines that export to it")
 
 
 def _check_cycles(pipelines: dict[str, PipelineSpec], issue) -> None:
