@@ -1,0 +1,166 @@
+"""OTLP/HTTP: POST a protobuf or JSON Export*ServiceRequest, get the response or a Status.
+
+Per opentelemetry-proto docs/specification.md, "OTLP/HTTP": the response has
+the request's content type; every 4xx/5xx body is a ``google.rpc.Status``;
+bodies are limited both as received and after decompression (413); bad data
+is 400, an unknown media type or content coding 415, a refusing pipeline
+429/503 with ``Retry-After``. Only signals with a consumer get a route, so
+the others answer 404.
+"""
+
+from __future__ import annotations
+
+import logging
+import zlib
+from typing import Mapping
+
+from aiohttp import web
+from google.protobuf.message import DecodeError, Message
+
+from collector.component import Consumer, Settings, Signal
+from collector.httpserver import HttpServer
+from receivers.otlp.config import HttpConfig
+from receivers.otlp.cors import Cors
+from receivers.otlp.intake import Outcome, Verdict, count_malformed, deliver
+from receivers.otlp.wire import WIRES, Wire, from_json, to_json
+
+PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+
+_STATUS = {Verdict.BAD_DATA: 400, Verdict.THROTTLED: 429, Verdict.UNAVAILABLE: 503}
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+class _Refused(Exception):
+    """A request refused before it reached the pipeline: HTTP status, counter reason, message."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+def decompress(body: bytes, coding: str, limit: int) -> bytes:
+    """Undo ``Content-Encoding``, never producing more than ``limit`` bytes.
+
+    Raises ``_Refused``: 413 past the limit (a compression bomb stops there,
+    cheaply), 400 for a corrupt stream, 415 for an unknown coding.
+    """
+    coding = coding.strip().lower()
+    if coding in ("", "identity"):
+        return body
+    wbits = _WBITS.get(coding)
+    if wbits is None:
+        raise _Refused(415, "unsupported_encoding",
+                       f"unsupported Content-Encoding {coding!r}: use gzip, deflate or none")
+    parts: list[bytes] = []
+    size = 0
+    data = body
+    try:
+        while True:  # gzip allows several members back to back
+            stream = zlib.decompressobj(wbits)
+            part = stream.decompress(data, limit - size + 1)
+            size += len(part)
+            if size > limit:
+                raise _Refused(413, "too_large", f"decompressed body exceeds {limit} bytes")
+            if not stream.eof:
+                raise _Refused(400, "bad_encoding", f"truncated {coding} body")
+            parts.append(part)
+            data = stream.unused_data
+            if not data or coding != "gzip":
+                break
+    except zlib.error as exc:
+        raise _Refused(400, "bad_encoding", f"corrupt {coding} body: {exc}") from None
+    return b"".join(parts)
+
+
+class HttpReceiver:
+    """The OTLP/HTTP listener of one ``otlp`` receiver."""
+
+    def __init__(self, config: HttpConfig, consumers: Mapping[Signal, Consumer], settings: Settings) -> None:
+        self._config = config
+        self._settings = settings
+        self._log: logging.Logger = settings.logger
+        self._cors = Cors(config.cors) if config.cors is not None else None
+        app = web.Application(client_max_size=config.max_request_body_size)
+        for signal, consumer in consumers.items():
+            path = config.path(signal)
+            app.router.add_post(path, self._handler(WIRES[signal], consumer))
+            if self._cors is not None:
+                app.router.add_route("OPTIONS", path, self._preflight)
+        self._server = HttpServer(
+            app, config.endpoint,
+            ssl_context=config.tls.ssl_context() if config.tls is not None else None,
+            auto_decompress=False,  # we decompress ourselves, with a bound
+        )
+
+    @property
+    def port(self) -> int:
+        return self._server.port
+
+    async def start(self) -> None:
+        await self._server.start()
+
+    async def stop(self) -> None:
+        await self._server.stop()
+
+    async def _preflight(self, request: web.Request) -> web.Response:
+        assert self._cors is not None
+        return self._cors.preflight(request)
+
+    def _handler(self, wire: Wire, consumer: Consumer):  # type: ignore[no-untyped-def]
+        success = {PROTOBUF: wire.response().SerializeToString(), JSON: to_json(wire.response())}
+
+        async def handle(request: web.Request) -> web.Response:
+            media = request.content_type.lower()
+            try:
+                msg, raw = await self._parse(request, wire, media)
+            except _Refused as exc:
+                count_malformed(self._settings, exc.reason, "http")
+                answer = Outcome(Verdict.BAD_DATA, str(exc))
+                response = self._answer(answer, media, exc.status)
+            else:
+                outcome = await deliver(consumer, wire.batch(msg, raw), self._log)
+                if outcome.verdict is Verdict.ACCEPTED:
+                    response = web.Response(body=success[media], content_type=media)
+                else:
+                    response = self._answer(outcome, media, _STATUS[outcome.verdict])
+            if self._cors is not None:
+                self._cors.decorate(request, response)
+            return response
+
+        return handle
+
+    async def _parse(self, request: web.Request, wire: Wire, media: str) -> tuple[Message, bytes | None]:
+        """The request message and, for protobuf, the bytes it came as."""
+        if media not in (PROTOBUF, JSON):
+            raise _Refused(415, "unsupported_media_type",
+                           f"unsupported Content-Type {media!r}: use {PROTOBUF} or {JSON}")
+        limit = self._config.max_request_body_size
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            raise _Refused(413, "too_large", f"request body exceeds {limit} bytes") from None
+        body = decompress(body, request.headers.get("Content-Encoding", ""), limit)
+        if media == JSON:
+            try:
+                return from_json(wire.request, body), None
+            except ValueError as exc:
+                raise _Refused(400, "bad_json", f"cannot parse {wire.request.__name__} from JSON: {exc}") from None
+        try:
+            return wire.request.FromString(body), body
+        except DecodeError as exc:
+            raise _Refused(400, "bad_protobuf", f"cannot parse {wire.request.__name__}: {exc}") from None
+
+    @staticmethod
+    def _answer(outcome: Outcome, media: str, http_status: int) -> web.Response:
+        """A failure response: a Status in the request's encoding (protobuf if that was unusable)."""
+        status = outcome.status()
+        if media == JSON:
+            body, content_type = to_json(status), JSON
+        else:
+            body, content_type = status.SerializeToString(), PROTOBUF
+        headers = {}
+        if outcome.verdict in (Verdict.THROTTLED, Verdict.UNAVAILABLE):
+            headers["Retry-After"] = outcome.retry_after_header()
+        return web.Response(status=http_status, body=body, content_type=content_type, headers=headers)
