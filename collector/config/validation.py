@@ -26,6 +26,8 @@ from collector.config.redact import REDACTED, is_secret_key
 
 _MAX_VALUE_CHARS = 60
 _QUOTED = re.compile(r"'([^']*)'")
+#: errors about a key absent from the data (the last ``loc`` step)
+_KEY_ERRORS = ("missing", "extra_forbidden")
 
 
 def issues_from_validation(
@@ -41,7 +43,7 @@ def issues_from_validation(
     data = _at(loaded.data, base)
     issues = []
     for error in exc.errors(include_url=False):
-        relative = _config_path(data, error["loc"])
+        relative = _config_path(data, error["loc"], error["type"] in _KEY_ERRORS)
         path = base + relative
         message, suggestion = _describe(error, path, loaded)
         if error["type"] == "extra_forbidden" and model is not None and relative:
@@ -59,14 +61,14 @@ def _at(data: Any, path: Path) -> Any:
     return data
 
 
-def _config_path(data: Any, loc: tuple[int | str, ...]) -> Path:
+def _config_path(data: Any, loc: tuple[int | str, ...], ends_in_key: bool) -> Path:
     path: list[str | int] = []
     for index, step in enumerate(loc):
         if isinstance(data, dict) and step in data:
             data = data[step]
         elif isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data):
             data = data[step]
-        elif index == len(loc) - 1 and step != "[key]":
+        elif ends_in_key and index == len(loc) - 1:
             data = None  # a missing or unknown key: the last step, absent from the data
         else:
             continue  # a union member tag or a dict-key marker, not part of the config
