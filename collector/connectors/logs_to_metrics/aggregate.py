@@ -1,0 +1,110 @@
+"""Interval accumulators to metric points: temporality, start times, staleness, cardinality.
+
+Scanners fill one interval of accumulators (see ``plan``); at each flush
+the interval is merged here, once per series rather than once per record,
+and turned into :class:`collector.pdata.Metrics`.
+
+Cumulative: a series' state lives from its first record (its start time,
+and its first value counts) until it has seen no record for
+``max_staleness``. Delta: each flush reports only the interval's series.
+Either way, once a metric holds ``cardinality_limit`` series, records of
+new series fold into one series with ``otel.metric.overflow="true"``
+(the OpenTelemetry SDK's convention) and existing series keep updating.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from collector.connectors.logs_to_metrics.plan import (
+    BUCKETS, COUNT, COUNTER, FIRST_NS, GAUGE, HISTOGRAM, LAST, LAST_NS, MAX, MIN, TOTAL, Plan, RulePlan,
+)
+from collector.pdata import metrics as m
+
+OVERFLOW_KEY = ("otel.metric.overflow",)
+_SCOPE = m.Scope("fathom/logs_to_metrics")
+
+
+class Aggregator:
+    def __init__(self, plan: Plan, on_overflow: Callable[[str, int], None] = lambda name, n: None) -> None:
+        self.plan = plan
+        self.cumulative = plan.config.temporality == "cumulative"
+        self.max_staleness_ns = int(plan.config.max_staleness * 1e9)
+        self.on_overflow = on_overflow
+        #: per rule: series key -> [accumulator, last update time (arrival clock, ns)]
+        self.state: list[dict[tuple, list]] = [{} for _ in plan.rules]
+
+    def flush(self, interval: list[dict[tuple, list]], now_ns: int) -> m.Metrics:
+        """Merge one interval and return the points to emit (possibly none)."""
+        metrics = []
+        for rule, fresh, state in zip(self.plan.rules, interval, self.state):
+            if not self.cumulative:
+                state = {}
+            overflowed = 0
+            for key, acc in fresh.items():
+                entry = state.get(key)
+                if entry is None:
+                    if len(state) >= rule.rule.cardinality_limit - 1 and key != OVERFLOW_KEY:
+                        overflowed += 1
+                        key = OVERFLOW_KEY
+                        entry = state.get(key)
+                    if entry is None:
+                        state[key] = [acc, now_ns]
+                        continue
+                merge(entry[0], acc)
+                entry[1] = now_ns
+            if overflowed:
+                self.on_overflow(rule.rule.name, overflowed)
+            if self.cumulative and self.max_staleness_ns:
+                horizon = now_ns - self.max_staleness_ns
+                for key in [k for k, e in state.items() if e[1] < horizon]:
+                    del state[key]
+            if state:
+                metrics.append(to_metric(rule, state, self.cumulative))
+        if not metrics:
+            return m.Metrics([])
+        return m.Metrics([m.ResourceMetrics(m.Resource({}), [m.ScopeMetrics(_SCOPE, metrics)])])
+
+    def series_count(self) -> int:
+        return sum(len(s) for s in self.state)
+
+
+def merge(into: list, acc: list) -> None:
+    """Fold a later accumulator of the same series into an earlier one."""
+    into[COUNT] += acc[COUNT]
+    into[TOTAL] += acc[TOTAL]
+    into[LAST] = acc[LAST]
+    into[MIN] = min(into[MIN], acc[MIN])
+    into[MAX] = max(into[MAX], acc[MAX])
+    into[LAST_NS] = acc[LAST_NS]
+    for i in range(BUCKETS, len(acc)):
+        into[i] += acc[i]
+
+
+def attributes(rule: RulePlan, key: tuple) -> dict[str, str]:
+    if key == OVERFLOW_KEY:
+        return {"otel.metric.overflow": "true"}
+    return {name: value for name, value in zip(rule.dim_names, key) if value is not None}
+
+
+def to_metric(rule: RulePlan, state: dict[tuple, list], cumulative: bool) -> m.Metric:
+    r = rule.rule
+    temporality = m.Temporality.CUMULATIVE if cumulative else m.Temporality.DELTA
+    points: list[m.Point] = []
+    for key, (acc, _) in state.items():
+        attrs = attributes(rule, key)
+        if rule.kind == HISTOGRAM:
+            points.append(m.HistogramPoint(
+                attrs, acc[LAST_NS], acc[COUNT], acc[TOTAL], rule.bounds, list(acc[BUCKETS:]),
+                acc[FIRST_NS], acc[MIN], acc[MAX],
+            ))
+        elif rule.kind == GAUGE:
+            points.append(m.NumberPoint(attrs, acc[LAST_NS], acc[LAST]))
+        else:
+            value = acc[COUNT] if rule.value_slot < 0 else acc[TOTAL]
+            points.append(m.NumberPoint(attrs, acc[LAST_NS], value, acc[FIRST_NS]))
+    if rule.kind == HISTOGRAM:
+        return m.Metric(r.name, m.MetricType.HISTOGRAM, points, r.description, r.unit, temporality)
+    if rule.kind == GAUGE:
+        return m.Metric(r.name, m.MetricType.GAUGE, points, r.description, r.unit)
+    return m.Metric(r.name, m.MetricType.SUM, points, r.description, r.unit, temporality, monotonic=rule.kind == COUNTER)

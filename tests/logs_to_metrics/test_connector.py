@@ -1,0 +1,159 @@
+"""The connector end to end: config validation, rules, temporality, cardinality, OTLP input."""
+
+import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from pydantic import ValidationError
+
+from collector.component import Signal
+from collector.connectors.logs_to_metrics import factory, replay
+from collector.connectors.logs_to_metrics.connector import BAD_RECORDS, Pipeline
+from collector.pdata import LineChunk, Logs
+from collector.pdata.anyvalue import to_anyvalue
+
+from .conftest import Sink, config, settings
+
+RULES = """
+metrics:
+  - {name: req, type: counter, dimensions: [service, {name: code, field: http.status, default: unknown}]}
+  - name: lat
+    type: histogram
+    value: latency_ms
+    unit: ms
+    buckets: [5, 10, 25]
+    dimensions: [service, {field: region, on_missing: skip}]
+    where: 'level == "error" or latency_ms > 20'
+"""
+
+
+def points(metrics):
+    return {m.name: {tuple(sorted(p.attributes.items())): p for p in m.points} for _, _, m in metrics.iter_metrics()}
+
+
+def test_factory_declares_the_connector():
+    assert factory.type == "logs_to_metrics"
+    assert factory.connects(Signal.LOGS, Signal.METRICS)
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("metrics: [{name: a, type: histogram, value: v}]", "needs `buckets`"),
+        ("metrics: [{name: a, type: histogram, value: v, buckets: [2, 1]}]", "strictly increasing"),
+        ("metrics: [{name: a, type: gauge}]", "needs `value`"),
+        ("metrics: [{name: a, type: counter, where: 'x =='}]", "at column 5"),
+        ("metrics: [{name: a, type: counter, dimensions: ['a..b']}]", "expected a field name"),
+        ("metrics: [{name: a, type: counter, colour: red}]", "Extra inputs are not permitted"),
+        ("{parser: regex, pattern: '(x)', metrics: [{name: a, type: counter}]}", "named groups"),
+        ("metrics: [{name: a, type: counter}, {name: a, type: counter}]", "repeat"),
+        ("{max_staleness: 5 minutes, metrics: [{name: a, type: counter}]}", "invalid duration"),
+    ],
+)
+def test_config_errors_are_clear(text, words):
+    with pytest.raises(ValidationError) as info:
+        config(text)
+    assert words in str(info.value)
+
+
+def test_rules_over_lines():
+    lines = [
+        b'{"service":"a","http":{"status":200},"latency_ms":30,"level":"info","region":"eu"}',
+        b'{"service":"a","latency_ms":3,"level":"error","region":"eu"}',
+        b'{"service":"a","latency_ms":3,"level":"error"}',  # no region: skipped by lat
+        b'{"service":"b","latency_ms":"x","level":"error","region":"eu"}',  # wrong type for lat
+        b"{oops", b"", b"[]",
+    ]
+    metrics, bad = replay(config(RULES), [b"\n".join(lines)], now_ns=5)
+    got = points(metrics)
+    assert {k: p.value for k, p in got["req"].items()} == {
+        (("code", "200"), ("service", "a")): 1,
+        (("code", "unknown"), ("service", "a")): 2,
+        (("code", "unknown"), ("service", "b")): 1,
+    }
+    hist = got["lat"][(("region", "eu"), ("service", "a"))]
+    assert (hist.count, hist.sum, hist.bucket_counts, hist.min, hist.max) == (2, 33.0, [1, 0, 0, 1], 3.0, 30.0)
+    assert bad == {"invalid_json": 1, "not_object": 1, "wrong_type": 1}
+
+
+def test_timestamps_from_a_field():
+    cfg = config("{timestamp: {field: t, format: epoch_ms}, metrics: [{name: a, type: counter}]}")
+    metrics, bad = replay(cfg, [b'{"t": 1000}\n{"t": 2000.5}\n{"t": "x"}\n{}'], now_ns=1)
+    (p,) = points(metrics)["a"].values()
+    assert (p.start_time_ns, p.time_ns, p.value) == (1_000_000_000, 2_000_500_000, 2)
+    assert bad == {"bad_timestamp": 2}
+    cfg = config("{timestamp: {field: t}, metrics: [{name: a, type: counter}]}")
+    metrics, bad = replay(cfg, [b'{"t": "2024-02-29T12:00:00.5+01:00"}\n{"t": "2023-02-29T00:00:00Z"}'])
+    (p,) = points(metrics)["a"].values()
+    assert p.time_ns == 1709204400_500_000_000 and bad == {"bad_timestamp": 1}
+
+
+def test_cumulative_keeps_start_and_expires_idle_series():
+    p = Pipeline(config("{max_staleness: 10s, metrics: [{name: a, type: counter, value: n, dimensions: [k]}]}"))
+    p.consume(Logs(chunks=[LineChunk(b'{"k":"x","n":2}', 1)]), 100)
+    p.flush(1_000)
+    p.consume(Logs(chunks=[LineChunk(b'{"k":"x","n":3}\n{"k":"y","n":1}', 2)]), 5_000_000_000)
+    got = points(p.flush(5_000_000_000))["a"]
+    x = got[(("k", "x"),)]
+    assert (x.value, x.start_time_ns, x.time_ns) == (5.0, 100, 5_000_000_000)
+    p.consume(Logs(chunks=[LineChunk(b'{"k":"y","n":1}', 1)]), 9_000_000_000)
+    got = points(p.flush(16_000_000_000))["a"]
+    assert list(got) == [(("k", "y"),)]  # x idle since t=5s: expired at t=16s; y seen at t=9s stays
+
+
+def test_delta_reports_only_the_interval():
+    p = Pipeline(config("{temporality: delta, metrics: [{name: a, type: counter, dimensions: [k]}]}"))
+    p.consume(Logs(chunks=[LineChunk(b'{"k":"x"}', 1)]), 1)
+    assert points(p.flush(2))["a"][(("k", "x"),)].value == 1
+    assert p.flush(3).item_count() == 0
+
+
+def test_cardinality_limit_folds_new_series_and_counts_them():
+    overflowed = []
+    p = Pipeline(config("metrics: [{name: a, type: counter, dimensions: [k], cardinality_limit: 3}]"),
+                 lambda name, n: overflowed.append((name, n)))
+    p.consume(Logs(chunks=[LineChunk(b"\n".join(b'{"k":%d}' % i for i in range(5)), 5)]), 1)
+    p.flush(2)
+    p.consume(Logs(chunks=[LineChunk(b'{"k":0}\n{"k":9}', 2)]), 3)
+    got = points(p.flush(4))["a"]
+    assert {k: v.value for k, v in got.items()} == {
+        (("k", "0"),): 2, (("k", "1"),): 1, (("otel.metric.overflow", "true"),): 4,
+    }
+    assert overflowed == [("a", 3), ("a", 1)]
+
+
+def test_logfmt_and_regex_parsers():
+    cfg = config("{parser: logfmt, metrics: [{name: a, type: counter, dimensions: [svc], where: 'status >= 500'}]}")
+    metrics, bad = replay(cfg, [b'svc=api status=503 msg="a \\"b\\""\nsvc=api status=200\n"broken\n\xff=1'])
+    assert {k: p.value for k, p in points(metrics)["a"].items()} == {(("svc", "api"),): 1}
+    assert bad == {"no_match": 1, "invalid_utf8": 1}
+    cfg = config(r"""{parser: regex, pattern: '(?P<method>[A-Z]+) (?P<code>\d+)',
+                      metrics: [{name: a, type: counter, dimensions: [method], where: 'code == 404'}]}""")
+    metrics, bad = replay(cfg, [b"GET 404\nPUT 200\nnothing"])
+    assert {k: p.value for k, p in points(metrics)["a"].items()} == {(("method", "GET"),): 1}
+    assert bad == {"no_match": 1}
+
+
+async def test_lifecycle_otlp_records_and_telemetry():
+    sink, s = Sink(), settings()
+    cfg = config("metrics: [{name: a, type: counter, dimensions: [resource.service.name, attributes.k, x]}]")
+    conn = factory.create(s, cfg, {Signal.METRICS: sink})
+    await conn.shutdown()  # before start: safe
+    conn = factory.create(s, cfg, {Signal.METRICS: sink})
+    await conn.start(None)
+    req = ExportLogsServiceRequest()
+    rl = req.resource_logs.add()
+    kv = rl.resource.attributes.add(key="service.name")
+    to_anyvalue("api", kv.value)
+    records = rl.scope_logs.add().log_records
+    r1 = records.add()
+    to_anyvalue({"x": 1}, r1.body)
+    to_anyvalue("v", r1.attributes.add(key="k").value)
+    records.add().body.string_value = '{"x": 2}'
+    records.add().body.string_value = "{bad"
+    await conn.consume(Logs(req))
+    await conn.shutdown()
+    await conn.shutdown()
+    (batch,) = sink.batches
+    got = points(batch)["a"]
+    assert got[(("attributes.k", "v"), ("resource.service.name", "api"), ("x", "1"))].value == 1
+    assert got[(("resource.service.name", "api"), ("x", "2"))].value == 1
+    assert s.telemetry.counts == {(BAD_RECORDS, (("reason", "invalid_json"),)): 1}
