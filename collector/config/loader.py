@@ -85,7 +85,8 @@ def _load(sources: Sequence[tuple[str, str]], env: Mapping[str, str], issues: li
             continue
         issues += _unknown_sections(parsed)
         loaded.positions.setdefault((), parsed.positions[()])
-        merge_into(loaded.data, parsed.data, [(loaded.positions, parsed.positions), (loaded.references, expander.references)])
+        facts = [(loaded.positions, parsed.positions), (loaded.references, expander.references)]
+        merge_into(loaded.data, parsed.data, facts)
     if issues:
         raise ConfigErrors(issues)
     return loaded

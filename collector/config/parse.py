@@ -68,12 +68,22 @@ def _scalar(node: ScalarNode) -> Any:
         return node.value
     if node.tag not in _PLAIN_TAGS:
         raise _Unsupported(node)
-    return _CONSTRUCTOR.construct_object(node)
+    try:
+        return _CONSTRUCTOR.construct_object(node)
+    except (ValueError, KeyError):  # an explicit tag on text that does not fit it: !!int abc
+        raise _Unsupported(node, f'"{node.value}" is not a valid {_tag_name(node)}') from None
 
 
-def position_of(node: Node, name: str) -> Position:
-    mark = node.start_mark
+def _tag_name(node: Node) -> str:
+    return node.tag.replace(_TAG, "!!")
+
+
+def _position(mark: yaml.Mark, name: str) -> Position:
     return Position(name, mark.line + 1, mark.column + 1)
+
+
+def _position_of(node: Node, name: str) -> Position:
+    return _position(node.start_mark, name)
 
 
 def _syntax_issue(exc: yaml.MarkedYAMLError, name: str) -> ConfigIssue:
@@ -86,13 +96,14 @@ def _syntax_issue(exc: yaml.MarkedYAMLError, name: str) -> ConfigIssue:
         message = f"invalid YAML: {problem} ({context} at {where})"
     else:
         message = f"invalid YAML: {problem}"
-    position = Position(name, mark.line + 1, mark.column + 1) if mark is not None else None
-    return ConfigIssue((), message, position)
+    return ConfigIssue((), message, _position(mark, name) if mark is not None else None)
 
 
 class _Unsupported(Exception):
-    def __init__(self, node: Node) -> None:
-        super().__init__(f'unsupported YAML tag "{node.tag.replace(_TAG, "!!")}"')
+    """A node this loader does not turn into plain data."""
+
+    def __init__(self, node: Node, message: str | None = None) -> None:
+        super().__init__(message or f'unsupported YAML tag "{_tag_name(node)}"')
 
 
 class _Builder:
@@ -106,7 +117,7 @@ class _Builder:
         self._open: set[int] = set()  # nodes being built: an alias back to one is a cycle
 
     def build(self, node: Node, path: Path) -> Any:
-        self.positions.setdefault(path, position_of(node, self.name))
+        self.positions.setdefault(path, _position_of(node, self.name))
         if id(node) in self._open:  # the alias's own position is lost: name where it is used
             self.issues.append(ConfigIssue(path, "recursive alias: a node cannot contain itself", self.positions[path]))
             return None
@@ -124,14 +135,14 @@ class _Builder:
             self._open.discard(id(node))
 
     def _issue(self, path: Path, node: Node, message: str) -> None:
-        self.issues.append(ConfigIssue(path, message, position_of(node, self.name)))
+        self.issues.append(ConfigIssue(path, message, _position_of(node, self.name)))
 
     def _string_or_scalar(self, node: ScalarNode, path: Path) -> Any:
         value = _scalar(node)
         if self.on_string is None or not isinstance(value, str) or node.tag in _TEXT_TAGS:
             return value
         try:
-            return self.on_string(value, node.style is None, path, position_of(node, self.name))
+            return self.on_string(value, node.style is None, path, _position_of(node, self.name))
         except ValueError as exc:
             self._issue(path, node, str(exc))
             return value
@@ -161,7 +172,7 @@ class _Builder:
             if not isinstance(key_node, ScalarNode):
                 self._issue(path, key_node, "a mapping key must be a plain value, not a mapping or sequence")
             elif key_node.value in first_seen:
-                first = position_of(first_seen[key_node.value], self.name)
+                first = _position_of(first_seen[key_node.value], self.name)
                 message = f'duplicate key "{key_node.value}"; first defined at {first}'
                 self._issue(path + (key_node.value,), key_node, message)
             else:
@@ -171,5 +182,5 @@ class _Builder:
 
     def _entry(self, result: dict[str, Any], key_node: ScalarNode, value_node: Node, path: Path) -> None:
         key_path = path + (key_node.value,)
-        self.positions[key_path] = position_of(key_node, self.name)
+        self.positions[key_path] = _position_of(key_node, self.name)
         result[key_node.value] = self.build(value_node, key_path)

@@ -109,6 +109,13 @@ def test_unsupported_tag():
     assert errors("receivers: !custom {}\n") == ['cfg.yaml:1:12: receivers: unsupported YAML tag "!custom"']
 
 
+def test_explicit_tag_on_unfit_text():
+    assert errors("receivers:\n  x: !!int abc\n  y: !!bool maybe\n") == [
+        'cfg.yaml:2:6: receivers::x: "abc" is not a valid !!int',
+        'cfg.yaml:3:6: receivers::y: "maybe" is not a valid !!bool',
+    ]
+
+
 def test_complex_key_is_an_error():
     assert errors("receivers:\n  ? [a, b]\n  : 1\n") == [
         "cfg.yaml:2:5: receivers: a mapping key must be a plain value, not a mapping or sequence"
