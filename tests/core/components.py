@@ -142,6 +142,26 @@ class Scripted(PushExporter):
         self.pushed.append(batch)
 
 
+class PusherConfig(ExporterConfig):
+    hang: bool = False
+
+
+class Pusher(PushExporter):
+    """A push function that hangs forever when told to, behind the real exporter helper."""
+
+    instances: dict[str, "Pusher"] = {}
+
+    def __init__(self, settings: Any, config: PusherConfig) -> None:
+        self.config = config
+        self.pushed: list[Any] = []
+        Pusher.instances[str(settings.id)] = self
+
+    async def push(self, batch: Any) -> None:
+        if self.config.hang:
+            await asyncio.Event().wait()
+        self.pushed.append(batch)
+
+
 def logs(n: int) -> Logs:
     data = b"\n".join(b'{"i": %d}' % i for i in range(n))
     return Logs(chunks=[LineChunk(data, n)])
@@ -150,6 +170,8 @@ def logs(n: int) -> Logs:
 FACTORIES = [
     Factory("source", Kind.RECEIVER, SourceConfig, Source, ALL),
     Factory("recorder", Kind.EXPORTER, RecorderConfig, Recorder, ALL),
+    Factory("pusher", Kind.EXPORTER, PusherConfig,
+            lambda settings, config: QueuedExporter(settings, config, Pusher(settings, config)), ALL),
     Factory("pass", Kind.PROCESSOR, PassConfig, Pass, ALL),
     Factory("bridge", Kind.CONNECTOR, BridgeConfig, Bridge, {(Signal.LOGS, Signal.METRICS): Stability.DEVELOPMENT,
                                                              (Signal.LOGS, Signal.LOGS): Stability.DEVELOPMENT}),

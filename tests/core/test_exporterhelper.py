@@ -1,0 +1,161 @@
+"""Queue, retry, throttle, timeout and typed failures around a push function."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from collector.component import ComponentID, Kind, Settings
+from collector.errors import PermanentError, RetryableError, ThrottledError
+from collector.exporterhelper import ExporterConfig, QueuedExporter
+from collector.telemetry import Telemetry
+from tests.core.components import Scripted, logs
+
+
+def make(**config) -> tuple[QueuedExporter, Scripted, Telemetry]:
+    telemetry = Telemetry()
+    id = ComponentID("scripted")
+    settings = Settings(id, Kind.EXPORTER, logging.getLogger("test"), telemetry.for_component(id, Kind.EXPORTER))
+    pusher = Scripted()
+    fast_retry = {"initial_interval": "10ms", "max_interval": "40ms", "randomization_factor": 0}
+    fast_retry.update(config.pop("retry_on_failure", {}))
+    cfg = ExporterConfig.model_validate({"retry_on_failure": fast_retry, **config})
+    return QueuedExporter(settings, cfg, pusher), pusher, telemetry
+
+
+def counters(telemetry: Telemetry) -> dict[str, float]:
+    return {m.name: sum(p.value for p in m.points) for _, _, m in telemetry.collect().iter_metrics()}
+
+
+async def drained(exporter: QueuedExporter) -> None:
+    await asyncio.wait_for(exporter._queue.join(), 5)
+
+
+async def test_retryable_failures_are_retried_with_growing_backoff():
+    exporter, pusher, telemetry = make()
+    pusher.outcomes = [RetryableError("503"), RetryableError("503"), RetryableError("503"), None]
+    await exporter.start(None)
+    await exporter.consume(logs(4))
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.pushed) == 1 and len(pusher.attempts) == 4
+    gaps = [b - a for a, b in zip(pusher.attempts, pusher.attempts[1:])]
+    assert gaps[0] >= 0.009 and gaps[1] >= 0.014 and gaps[2] >= 0.0225  # 10ms, x1.5, x1.5
+    assert counters(telemetry)["otelcol_exporter_sent_log_records"] == 4
+    assert "otelcol_exporter_send_failed_log_records" not in counters(telemetry)
+
+
+async def test_permanent_failures_are_not_retried_and_are_counted():
+    exporter, pusher, telemetry = make()
+    pusher.outcomes = [PermanentError("400 bad data")]
+    await exporter.start(None)
+    await exporter.consume(logs(5))
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.attempts) == 1
+    assert counters(telemetry)["otelcol_exporter_send_failed_log_records"] == 5
+
+
+async def test_a_throttle_delay_replaces_the_backoff():
+    exporter, pusher, _ = make(retry_on_failure={"initial_interval": "5s"})
+    pusher.outcomes = [ThrottledError("429", retry_after=0.05)]
+    await exporter.start(None)
+    await exporter.consume(logs(1))
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.pushed) == 1
+    assert 0.045 <= pusher.attempts[1] - pusher.attempts[0] < 1.0
+
+
+async def test_each_attempt_is_bounded_by_the_timeout():
+    exporter, pusher, telemetry = make(timeout="20ms")
+    pusher.outcomes = [1.0, None]  # the first attempt hangs for a second
+    await exporter.start(None)
+    await exporter.consume(logs(2))
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.attempts) == 2 and len(pusher.pushed) == 1
+    assert pusher.attempts[1] - pusher.attempts[0] < 0.5
+
+
+async def test_retries_stop_after_max_elapsed_time():
+    exporter, pusher, telemetry = make(retry_on_failure={"max_elapsed_time": "50ms"})
+    pusher.outcomes = [RetryableError("503")] * 100
+    await exporter.start(None)
+    await exporter.consume(logs(3))
+    await drained(exporter)
+    await exporter.shutdown()
+    assert 2 <= len(pusher.attempts) < 10
+    assert counters(telemetry)["otelcol_exporter_send_failed_log_records"] == 3
+
+
+async def test_a_full_queue_drops_and_counts():
+    exporter, pusher, telemetry = make(sending_queue={"queue_size": 2, "num_consumers": 1})
+    pusher.outcomes = [0.2]  # the consumer is busy with the first batch
+    await exporter.start(None)
+    await exporter.consume(logs(1))
+    await asyncio.sleep(0)  # the consumer takes the first batch
+    for _ in range(4):
+        await exporter.consume(logs(1))
+    # one in flight, two queued, two dropped
+    assert counters(telemetry)["otelcol_exporter_enqueue_failed_log_records"] == 2
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.pushed) == 3
+
+
+async def test_a_blocking_queue_makes_the_caller_wait_instead():
+    exporter, pusher, telemetry = make(sending_queue={"queue_size": 1, "num_consumers": 1, "blocking": True})
+    pusher.outcomes = [0.05, 0.05]
+    await exporter.start(None)
+    for _ in range(4):
+        await exporter.consume(logs(1))
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.pushed) == 4
+    assert "otelcol_exporter_enqueue_failed_log_records" not in counters(telemetry)
+
+
+async def test_without_a_queue_failures_reach_the_caller():
+    exporter, pusher, _ = make(sending_queue={"enabled": False}, retry_on_failure={"enabled": False})
+    pusher.outcomes = [RetryableError("503")]
+    await exporter.start(None)
+    with pytest.raises(RetryableError):
+        await exporter.consume(logs(1))
+    await exporter.shutdown()
+
+
+async def test_shutdown_drains_the_queue():
+    exporter, pusher, telemetry = make(sending_queue={"num_consumers": 1})
+    pusher.outcomes = [0.02] * 5
+    await exporter.start(None)
+    for _ in range(5):
+        await exporter.consume(logs(2))
+    await exporter.shutdown()
+    assert len(pusher.pushed) == 5
+
+
+async def test_a_shutdown_cut_short_counts_what_was_left():
+    exporter, pusher, telemetry = make(sending_queue={"num_consumers": 1})
+    pusher.outcomes = [10.0] * 3
+    await exporter.start(None)
+    for _ in range(3):
+        await exporter.consume(logs(1))
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(exporter.shutdown(), 0.1)
+    assert counters(telemetry)["otelcol_exporter_send_failed_log_records"] == 3
+
+
+async def test_queue_size_and_capacity_are_observed():
+    exporter, pusher, telemetry = make(sending_queue={"queue_size": 7, "num_consumers": 1})
+    pusher.outcomes = [0.2]
+    await exporter.start(None)
+    for _ in range(3):
+        await exporter.consume(logs(1))
+    await asyncio.sleep(0)
+    c = counters(telemetry)
+    assert c["otelcol_exporter_queue_capacity"] == 7
+    assert c["otelcol_exporter_queue_size"] == 2
+    await exporter.shutdown()
