@@ -1,0 +1,1 @@
+"""The ``prometheus`` exporter: a /metrics endpoint that Prometheus scrapes."""
