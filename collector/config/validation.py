@@ -28,6 +28,8 @@ _MAX_VALUE_CHARS = 60
 _QUOTED = re.compile(r"'([^']*)'")
 #: errors about a key absent from the data (the last ``loc`` step)
 _KEY_ERRORS = ("missing", "extra_forbidden")
+#: errors whose pydantic wording names Python types or classes, said in config terms
+_EXPECTED = {"model_type": "a mapping", "model_attributes_type": "a mapping", "dict_type": "a mapping", "list_type": "a list"}
 
 
 def issues_from_validation(
@@ -86,8 +88,11 @@ def _describe(error: Mapping[str, Any], path: Path, loaded: LoadedConfig) -> tup
     shown = _show(value, path, loaded)
     if kind in ("value_error", "assertion_error") and "error" in error.get("ctx", {}):
         message = str(error["ctx"]["error"])
-        named = _is_scalar(value) and (repr(value) in message or str(value) in message)
-        return (message if named or not _is_scalar(value) else f"invalid value {shown}: {message}"), None
+        if not _is_scalar(value) or repr(value) in message or str(value) in message:
+            return message, None  # already names the value, or the value is a whole mapping
+        return f"invalid value {shown}: {message}", None
+    if kind in _EXPECTED:
+        return f"invalid value {shown}: expected {_EXPECTED[kind]}", None
     message = f"invalid value {shown}: {error['msg'][:1].lower()}{error['msg'][1:]}"
     expected = str(error.get("ctx", {}).get("expected", ""))
     if kind in ("literal_error", "enum") and isinstance(value, str):

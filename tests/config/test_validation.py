@@ -86,6 +86,13 @@ def test_wrong_type_names_the_value():
     ]
 
 
+def test_wrong_shape_says_mapping_or_list():
+    assert check("protocols: 5\nroutes: {match: a}") == [
+        "cfg.yaml:3:5: receivers::otlp::protocols: invalid value 5: expected a mapping",
+        'cfg.yaml:4:5: receivers::otlp::routes: invalid value {"match": "a"}: expected a list',
+    ]
+
+
 def test_invalid_duration_message_comes_from_the_duration_type():
     assert check("timeout: fives") == [
         "cfg.yaml:3:5: receivers::otlp::timeout: invalid duration 'fives': "
