@@ -106,7 +106,8 @@ class ComponentConfig(BaseModel):
     component reference is generated from those descriptions.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    # Numbers from ${env:...} references stay usable in string fields (a numeric password).
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True, coerce_numbers_to_str=True)
 
 
 class Host(Protocol):
