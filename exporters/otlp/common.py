@@ -1,0 +1,132 @@
+"""What the ``otlp`` (gRPC) and ``otlphttp`` exporters share: TLS settings, and
+turning the peer's answer into success, a counted partial success, or a typed error.
+
+Retry classification is exactly opentelemetry-proto docs/specification.md:
+gRPC CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and
+DATA_LOSS are retryable, RESOURCE_EXHAUSTED only with RetryInfo; HTTP 429,
+502, 503 and 504 are retryable, honouring ``Retry-After``; every other
+failure is permanent. A partial success is not retried; its rejected items
+are counted as ``fathom_exporter_rejected_<items>``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ssl
+import time
+from typing import Literal
+
+import grpc
+from google.protobuf.message import DecodeError, Message
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
+from pydantic import Field
+
+from collector.component import ComponentConfig, Settings
+from collector.errors import ConsumeError, PermanentError, RetryableError, ThrottledError
+from receivers.otlp.wire import Wire
+
+Compression = Literal["gzip", "none"]
+
+
+class TLSClientConfig(ComponentConfig):
+    insecure: bool = Field(False, description="Plaintext: no TLS at all (gRPC only; HTTP follows the URL scheme).")
+    insecure_skip_verify: bool = Field(False, description="Use TLS but accept any server certificate.")
+    ca_file: str = Field("", description="PEM CA bundle that signs the server's certificate; system roots if empty.")
+    cert_file: str = Field("", description="PEM client certificate, for mutual TLS.")
+    key_file: str = Field("", description="PEM private key of the client certificate.")
+
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ca_file or None)
+        if self.insecure_skip_verify:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        if self.cert_file:
+            context.load_cert_chain(self.cert_file, self.key_file or None)
+        return context
+
+    def grpc_credentials(self) -> grpc.ChannelCredentials:
+        def load(path: str) -> bytes | None:
+            if not path:
+                return None
+            with open(path, "rb") as f:
+                return f.read()
+
+        return grpc.ssl_channel_credentials(load(self.ca_file), load(self.key_file), load(self.cert_file))
+
+
+def count_partial_success(settings: Settings, wire: Wire, response: Message) -> None:
+    """Count and log what a partial success says the peer dropped; never retried."""
+    rejected, message = wire.rejected(response)
+    if rejected:
+        settings.telemetry.add_items("fathom_exporter_rejected", wire.signal, rejected)
+        settings.logger.warning("the peer rejected %d of the %s sent: %s", rejected, wire.signal, message)
+    elif message:
+        settings.logger.info("the peer accepted the %s with a warning: %s", wire.signal, message)
+
+
+# --- gRPC --------------------------------------------------------------------
+
+_RETRYABLE_GRPC = frozenset({
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.ABORTED,
+    grpc.StatusCode.OUT_OF_RANGE,
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DATA_LOSS,
+})
+
+
+def _retry_info(trailing_metadata: object) -> float | None:
+    """The delay a peer put in ``RetryInfo``, if any."""
+    for key, value in trailing_metadata or ():  # type: ignore[attr-defined]
+        if key != "grpc-status-details-bin":
+            continue
+        try:
+            status = Status.FromString(value)
+        except DecodeError:
+            return None
+        for detail in status.details:
+            info = RetryInfo()
+            if detail.Unpack(info):
+                return info.retry_delay.ToNanoseconds() / 1e9
+    return None
+
+
+def grpc_error(code: grpc.StatusCode, details: str, trailing_metadata: object) -> ConsumeError:
+    """The typed error for a failed OTLP/gRPC call."""
+    message = f"{code.name}: {details}"
+    delay = _retry_info(trailing_metadata)
+    if code is grpc.StatusCode.RESOURCE_EXHAUSTED:
+        return ThrottledError(message, delay) if delay is not None else PermanentError(message)
+    if code in _RETRYABLE_GRPC:
+        return RetryableError(message, delay)
+    return PermanentError(message)
+
+
+# --- HTTP --------------------------------------------------------------------
+
+_RETRYABLE_HTTP = frozenset({429, 502, 503, 504})
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """``Retry-After`` as seconds: a delay or an HTTP date (RFC 9110 section 10.2.3)."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def http_error(status: int, reason: str, retry_after: str | None, message: str) -> ConsumeError:
+    """The typed error for a non-2xx OTLP/HTTP answer; ``message`` is the Status message if any."""
+    text = f"HTTP {status} {reason}" + (f": {message}" if message else "")
+    if status in _RETRYABLE_HTTP:
+        error = ThrottledError if status == 429 else RetryableError
+        return error(text, parse_retry_after(retry_after))
+    return PermanentError(text)

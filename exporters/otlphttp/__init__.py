@@ -1,0 +1,5 @@
+"""The ``otlphttp`` exporter."""
+
+from exporters.otlphttp.exporter import OtlpHttpExporterConfig, OtlpHttpPusher, factory
+
+__all__ = ["OtlpHttpExporterConfig", "OtlpHttpPusher", "factory"]

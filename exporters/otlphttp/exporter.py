@@ -1,0 +1,146 @@
+"""The ``otlphttp`` exporter: OTLP/HTTP, protobuf or JSON, through aiohttp.
+
+A batch that arrived as OTLP protobuf is posted as those bytes (compressed
+if configured); JSON is built only when ``encoding: json`` asks for it.
+"""
+
+from __future__ import annotations
+
+import zlib
+from typing import Literal
+
+import aiohttp
+from google.protobuf.message import DecodeError, Message
+from google.rpc.status_pb2 import Status
+from pydantic import Field, field_validator, model_validator
+
+from collector import __version__
+from collector.component import Factory, Host, Kind, Settings, Signal, Stability
+from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporter
+from collector.errors import PermanentError, RetryableError
+from collector.pdata import Batch
+from exporters.otlp.common import TLSClientConfig, count_partial_success, http_error
+from receivers.otlp.wire import WIRES, batch_bytes, batch_message, from_json, to_json
+
+_MEDIA = {"proto": "application/x-protobuf", "json": "application/json"}
+#: zlib window bits per Content-Encoding: gzip framing, or zlib (RFC 1950) for deflate.
+_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+
+
+class OtlpHttpExporterConfig(ExporterConfig):
+    endpoint: str = Field("", description="Base URL; each signal goes to <endpoint>/v1/<signal>.")
+    logs_endpoint: str = Field("", description="Full URL for logs, overriding endpoint.")
+    metrics_endpoint: str = Field("", description="Full URL for metrics, overriding endpoint.")
+    traces_endpoint: str = Field("", description="Full URL for traces, overriding endpoint.")
+    tls: TLSClientConfig = Field(default_factory=TLSClientConfig, description="TLS for https:// URLs.")
+    headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
+    compression: Literal["gzip", "deflate", "none"] = Field("gzip", description="Request body compression.")
+    compression_level: int = Field(
+        1, ge=1, le=9, description="zlib level: 1 is several times cheaper than 6 and telemetry still shrinks ~10x."
+    )
+    encoding: Literal["proto", "json"] = Field("proto", description="Body encoding: OTLP protobuf or OTLP/JSON.")
+
+    @field_validator("endpoint", "logs_endpoint", "metrics_endpoint", "traces_endpoint")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"invalid URL {value!r}: expected http://host:port or https://host:port")
+        return value
+
+    @model_validator(mode="after")
+    def _some_endpoint(self) -> "OtlpHttpExporterConfig":
+        if not self.endpoint and not (self.logs_endpoint or self.metrics_endpoint or self.traces_endpoint):
+            raise ValueError("endpoint: set a base URL, or logs_endpoint, metrics_endpoint or traces_endpoint")
+        return self
+
+    def url(self, signal: Signal) -> str:
+        """Where ``signal`` goes; raises ``ValueError`` when nothing says."""
+        url = getattr(self, f"{signal.value}_endpoint") or (
+            self.endpoint and self.endpoint.rstrip("/") + WIRES[signal].default_path
+        )
+        if not url:
+            raise ValueError(f"{signal.value}_endpoint: no URL for {signal.value} and no base endpoint")
+        return url
+
+
+class OtlpHttpPusher(PushExporter):
+    def __init__(self, settings: Settings, config: OtlpHttpExporterConfig) -> None:
+        self._settings = settings
+        self._config = config
+        # Fail at create time, naming the key, for a signal this exporter serves but cannot address.
+        self._urls = {signal: config.url(signal) for signal in settings.signals or Signal}
+        self._media = _MEDIA[config.encoding]
+        self._headers = {**config.headers, "Content-Type": self._media, "User-Agent": f"fathom/{__version__}"}
+        if config.compression != "none":
+            self._headers["Content-Encoding"] = config.compression
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self, host: Host) -> None:
+        ssl = self._config.tls.ssl_context() if any(u.startswith("https") for u in self._urls.values()) else None
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(ssl=ssl if ssl is not None else True),
+            timeout=aiohttp.ClientTimeout(total=self._config.timeout or None),
+            headers=self._headers, auto_decompress=True,
+        )
+
+    async def shutdown(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    def _body(self, batch: Batch) -> bytes:
+        body = batch_bytes(batch) if self._config.encoding == "proto" else to_json(batch_message(batch))
+        wbits = _WBITS.get(self._config.compression)
+        if wbits is None:
+            return body
+        packer = zlib.compressobj(self._config.compression_level, zlib.DEFLATED, wbits)
+        return packer.compress(body) + packer.flush()
+
+    async def push(self, batch: Batch) -> None:
+        if self._session is None:
+            raise RetryableError("the otlphttp exporter is not started")
+        wire = WIRES[batch.signal]
+        url = self._urls.get(batch.signal)
+        if url is None:
+            raise PermanentError(f"this exporter is not configured for {batch.signal}")
+        try:
+            async with self._session.post(url, data=self._body(batch)) as response:
+                payload = await response.read()
+                media = response.content_type
+                if 200 <= response.status < 300:
+                    reply = self._decode(wire.response, payload, media)
+                    if reply is not None:
+                        count_partial_success(self._settings, wire, reply)
+                    return
+                status = self._decode(Status, payload, media)
+                raise http_error(response.status, response.reason or "", response.headers.get("Retry-After"),
+                                 status.message if status is not None else payload[:200].decode("utf-8", "replace"))
+        except aiohttp.ClientError as exc:
+            # Refused connections and dropped responses: the spec says retry.
+            raise RetryableError(f"POST {url}: {type(exc).__name__}: {exc}") from None
+
+    @staticmethod
+    def _decode(message_type: type[Message], payload: bytes, media: str) -> Message | None:
+        """A response body in either encoding; None when empty or unreadable (answers still count)."""
+        if not payload:
+            return None
+        try:
+            if media == _MEDIA["json"]:
+                return from_json(message_type, payload)
+            return message_type.FromString(payload)
+        except (DecodeError, ValueError):
+            return None
+
+
+def create(settings: Settings, config: OtlpHttpExporterConfig) -> QueuedExporter:
+    return QueuedExporter(settings, config, OtlpHttpPusher(settings, config))
+
+
+factory = Factory(
+    type="otlphttp",
+    kind=Kind.EXPORTER,
+    config=OtlpHttpExporterConfig,
+    create=create,
+    signals={Signal.LOGS: Stability.BETA, Signal.METRICS: Stability.BETA, Signal.TRACES: Stability.BETA},
+    description="Sends logs, metrics and traces over OTLP/HTTP, protobuf or JSON.",
+)

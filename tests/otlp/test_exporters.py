@@ -1,0 +1,151 @@
+"""Retry classification and partial-success counting of the otlp and otlphttp exporters."""
+
+from __future__ import annotations
+
+import socket
+
+import grpc
+import pytest
+from google.protobuf.duration_pb2 import Duration
+from google.rpc.error_details_pb2 import RetryInfo
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest, ExportLogsServiceResponse
+
+from collector.component import Kind, Signal
+from collector.errors import PermanentError, RetryableError, ThrottledError
+from collector.pdata import Logs
+from exporters.otlp import OtlpExporterConfig, OtlpGrpcPusher
+from exporters.otlp.common import parse_retry_after
+from exporters.otlphttp import OtlpHttpExporterConfig, OtlpHttpPusher
+from tests.otlp.backend import Backend
+from tests.otlp.conftest import counter
+
+
+def _batch() -> Logs:
+    req = ExportLogsServiceRequest()
+    sl = req.resource_logs.add().scope_logs.add()
+    for i in range(4):
+        sl.log_records.add().body.string_value = f"r{i}"
+    return Logs(otlp_bytes=req.SerializeToString())
+
+
+def _retry_trailer(seconds: float) -> tuple:
+    delay = Duration()
+    delay.FromNanoseconds(int(seconds * 1e9))
+    status = Status(code=8)
+    status.details.add().Pack(RetryInfo(retry_delay=delay))
+    return (("grpc-status-details-bin", status.SerializeToString()),)
+
+
+@pytest.fixture
+async def backend():
+    b = await Backend().start()
+    yield b
+    await b.stop()
+
+
+def _pusher(kind: str, backend: Backend, make_settings):
+    if kind == "grpc":
+        config = OtlpExporterConfig(endpoint=f"127.0.0.1:{backend.grpc_port}", tls={"insecure": True})
+        return OtlpGrpcPusher(make_settings("otlp", Kind.EXPORTER), config)
+    config = OtlpHttpExporterConfig(endpoint=f"http://127.0.0.1:{backend.http_port}")
+    return OtlpHttpPusher(make_settings("otlphttp", Kind.EXPORTER), config)
+
+
+@pytest.fixture(params=["grpc", "http"])
+async def pusher(request, backend, make_settings):
+    p = _pusher(request.param, backend, make_settings)
+    await p.start(None)
+    yield p
+    await p.shutdown()
+
+
+@pytest.mark.parametrize("code, trailers, expected, delay", [
+    (grpc.StatusCode.UNAVAILABLE, (), RetryableError, None),
+    (grpc.StatusCode.UNAVAILABLE, _retry_trailer(2.5), RetryableError, 2.5),
+    (grpc.StatusCode.CANCELLED, (), RetryableError, None),
+    (grpc.StatusCode.DEADLINE_EXCEEDED, (), RetryableError, None),
+    (grpc.StatusCode.ABORTED, (), RetryableError, None),
+    (grpc.StatusCode.OUT_OF_RANGE, (), RetryableError, None),
+    (grpc.StatusCode.DATA_LOSS, (), RetryableError, None),
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, _retry_trailer(0.25), ThrottledError, 0.25),
+    (grpc.StatusCode.RESOURCE_EXHAUSTED, (), PermanentError, None),
+    (grpc.StatusCode.INVALID_ARGUMENT, (), PermanentError, None),
+    (grpc.StatusCode.UNKNOWN, (), PermanentError, None),
+    (grpc.StatusCode.PERMISSION_DENIED, (), PermanentError, None),
+    (grpc.StatusCode.UNAUTHENTICATED, (), PermanentError, None),
+    (grpc.StatusCode.UNIMPLEMENTED, (), PermanentError, None),
+    (grpc.StatusCode.INTERNAL, (), PermanentError, None),
+    (grpc.StatusCode.FAILED_PRECONDITION, (), PermanentError, None),
+])
+@pytest.mark.parametrize("pusher", ["grpc"], indirect=True)
+async def test_grpc_retry_classification(pusher, backend, code, trailers, expected, delay):
+    backend.grpc_failure = (code, "nope", trailers)
+    with pytest.raises(expected) as info:
+        await pusher.push(_batch())
+    assert type(info.value) is expected
+    assert getattr(info.value, "retry_after", None) == delay
+    assert code.name in str(info.value)
+
+
+@pytest.mark.parametrize("status, headers, expected, delay", [
+    (429, {"Retry-After": "7"}, ThrottledError, 7.0),
+    (429, {}, ThrottledError, None),
+    (502, {}, RetryableError, None),
+    (503, {"Retry-After": "3"}, RetryableError, 3.0),
+    (504, {}, RetryableError, None),
+    (400, {}, PermanentError, None),
+    (401, {}, PermanentError, None),
+    (404, {}, PermanentError, None),
+    (413, {}, PermanentError, None),
+    (500, {}, PermanentError, None),
+])
+@pytest.mark.parametrize("pusher", ["http"], indirect=True)
+async def test_http_retry_classification(pusher, backend, status, headers, expected, delay):
+    backend.http_failure = (status, headers)
+    with pytest.raises(expected) as info:
+        await pusher.push(_batch())
+    assert type(info.value) is expected
+    assert getattr(info.value, "retry_after", None) == delay
+
+
+def test_retry_after_as_http_date():
+    assert parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT") == 0.0
+    assert parse_retry_after("soon") is None
+    assert parse_retry_after("120") == 120.0
+
+
+async def test_partial_success_is_counted_not_retried(pusher, backend, telemetry):
+    reply = ExportLogsServiceResponse()
+    reply.partial_success.rejected_log_records = 3
+    reply.partial_success.error_message = "too old"
+    backend.partial[Signal.LOGS] = reply
+    await pusher.push(_batch())
+    assert counter(telemetry, "fathom_exporter_rejected_log_records") == 3
+
+
+async def test_unreachable_peer_is_retryable(make_settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pusher = OtlpHttpPusher(make_settings("otlphttp", Kind.EXPORTER),
+                            OtlpHttpExporterConfig(endpoint=f"http://127.0.0.1:{port}"))
+    await pusher.start(None)
+    try:
+        with pytest.raises(RetryableError):
+            await pusher.push(_batch())
+    finally:
+        await pusher.shutdown()
+
+
+def test_exporter_configs_validate():
+    with pytest.raises(ValueError, match="endpoint"):
+        OtlpHttpExporterConfig()
+    with pytest.raises(ValueError, match="invalid URL"):
+        OtlpHttpExporterConfig(endpoint="collector:4318")
+    with pytest.raises(ValueError, match="host:port"):
+        OtlpExporterConfig(endpoint="collector")
+    config = OtlpHttpExporterConfig(endpoint="https://gw:4318/", logs_endpoint="https://logs/ingest")
+    assert config.url(Signal.TRACES) == "https://gw:4318/v1/traces"
+    assert config.url(Signal.LOGS) == "https://logs/ingest"
+    assert OtlpExporterConfig(endpoint="http://gw:4317").plaintext
