@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import logging
 import shutil
 import subprocess
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from collector.component import Signal
 from collector.pdata import metrics as m
+
+if TYPE_CHECKING:
+    from collector.component import Settings
 
 PROMTOOL = shutil.which("promtool")
 
@@ -58,3 +63,12 @@ def histogram(name: str, bounds: tuple[float, ...], counts: list[int], total: fl
               temporality: m.Temporality = CUMULATIVE, t: int = T0 + 10**9, start: int = T0) -> m.Metric:
     point = m.HistogramPoint(attrs or {}, t, sum(counts), total, bounds, counts, start)
     return m.Metric(name, m.MetricType.HISTOGRAM, [point], description, unit, temporality)
+
+
+def settings(name: str = "prometheus") -> "Settings":
+    from collector.component import ComponentID, Kind, Settings
+    from collector.telemetry import Telemetry
+
+    cid = ComponentID.parse(name)
+    return Settings(cid, Kind.EXPORTER, logging.getLogger(f"test.{cid}"),
+                    Telemetry().for_component(cid, Kind.EXPORTER), frozenset({Signal.METRICS}))

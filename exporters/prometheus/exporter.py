@@ -1,0 +1,119 @@
+"""The ``prometheus`` exporter: keeps the latest state of every series and serves /metrics.
+
+It consumes in-process and pushes nowhere, so it implements ``consume``
+directly instead of going through the queued exporter helper: a batch is
+folded into the :class:`CumulativeStore` at once (deltas accumulated). A
+scrape copies the store's structure on the event loop (no await in
+between, so it is consistent) and renders and compresses on a worker
+thread, so receivers keep running while a large scrape is written.
+Series not updated for ``metric_expiration`` are forgotten by a timer,
+whether or not anyone scrapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import time
+
+from aiohttp import web
+
+from collector.component import Factory, Host, Kind, Settings, Signal, Stability
+from collector.pdata import Batch
+from collector.pdata.metrics import Metrics
+from exporters.prometheus.config import PrometheusConfig, parse_endpoint
+from exporters.prometheus.cumulative import CumulativeStore
+from exporters.prometheus.render import CONTENT_TYPE_TEXT, negotiate, render
+
+
+class PrometheusExporter:
+    """A Component and Consumer of metrics; start and shutdown are safe in any order."""
+
+    mutates_data = False
+
+    def __init__(self, settings: Settings, config: PrometheusConfig) -> None:
+        self.settings = settings
+        self.config = config
+        self.store = CumulativeStore()
+        self._options = config.render_options()
+        self._runner: web.AppRunner | None = None
+        self._expiry: asyncio.Task[None] | None = None
+        self._stopped = False
+        #: the port actually listened on (the configured one, or the kernel's pick for port 0)
+        self.port: int | None = None
+
+    async def start(self, host: Host) -> None:
+        if self._runner is not None or self._stopped:
+            return
+        address, port = parse_endpoint(self.config.endpoint)
+        app = web.Application()
+        app.router.add_get("/metrics", self._scrape)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False)
+        await runner.setup()
+        site = web.TCPSite(runner, address, port)
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise OSError(f"exporter {self.settings.id}: cannot listen on {self.config.endpoint}: {exc}") from exc
+        self._runner = runner
+        self.port = runner.addresses[0][1]  # the kernel's pick when port 0 was asked for
+        self._expiry = asyncio.create_task(self._expire_forever(), name=f"{self.settings.id}-expiry")
+
+    async def consume(self, batch: Batch) -> None:
+        """Fold the batch into the store; the batch itself is only read."""
+        assert isinstance(batch, Metrics)
+        result = self.store.add(batch, time.monotonic())
+        telemetry = self.settings.telemetry
+        total = batch.item_count()
+        telemetry.add_items("otelcol_exporter_sent", Signal.METRICS, total - result.dropped)
+        if result.dropped:
+            # Exponential histograms, non-monotonic deltas and out-of-order points.
+            telemetry.add_items("otelcol_exporter_send_failed", Signal.METRICS, result.dropped)
+
+    async def _scrape(self, request: web.Request) -> web.Response:
+        openmetrics, content_type = negotiate(request.headers.get("Accept"))
+        if not self.config.enable_open_metrics:
+            openmetrics, content_type = False, CONTENT_TYPE_TEXT
+        snapshot = self.store.snapshot()
+        gzipped = "gzip" in request.headers.get("Accept-Encoding", "")
+        body = await asyncio.to_thread(self._body, snapshot, openmetrics, gzipped)
+        headers = {"Content-Type": content_type}
+        if gzipped:
+            headers["Content-Encoding"] = "gzip"
+        return web.Response(body=body, headers=headers)
+
+    def _body(self, snapshot: Metrics, openmetrics: bool, gzipped: bool) -> bytes:
+        body = render([snapshot], openmetrics=openmetrics, options=self._options)
+        return gzip.compress(body, compresslevel=1) if gzipped else body
+
+    async def _expire_forever(self) -> None:
+        ttl = self.config.metric_expiration
+        period = min(ttl / 2, 5.0)
+        while True:
+            await asyncio.sleep(period)
+            self.store.expire(time.monotonic() - ttl)
+
+    async def shutdown(self) -> None:
+        self._stopped = True
+        if self._expiry is not None:
+            self._expiry.cancel()
+            await asyncio.gather(self._expiry, return_exceptions=True)
+            self._expiry = None
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+
+def create(settings: Settings, config: PrometheusConfig) -> PrometheusExporter:
+    return PrometheusExporter(settings, config)
+
+
+factory = Factory(
+    type="prometheus",
+    kind=Kind.EXPORTER,
+    config=PrometheusConfig,
+    create=create,
+    signals={Signal.METRICS: Stability.BETA},
+    description="Serves metrics on a /metrics endpoint for Prometheus to scrape.",
+)
