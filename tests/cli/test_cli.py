@@ -188,3 +188,42 @@ def test_a_port_in_use_fails_start_up_clearly(fathom, tmp_path):
         process = fathom("run", "--config", str(config))
         assert process.wait() == 1
         assert f"cannot listen on 127.0.0.1:{port}" in process.stderr
+
+
+def test_the_default_config_turns_otlp_logs_into_prometheus_metrics(fathom, tmp_path):
+    """What a new user gets from the README: health, own metrics, logs in, metrics out."""
+    from configs import DEFAULT
+
+    faster = tmp_path / "faster.yaml"
+    faster.write_text("connectors:\n  logs_to_metrics:\n    flush_interval: 100ms\n")
+    process = fathom("run", "--config", str(DEFAULT), "--config", str(faster))
+    wait_ready(13133)
+    lines = [{"service": "api", "route": "/users", "status": 200, "latency_ms": 12},
+             {"service": "api", "route": "/users", "status": 500, "latency_ms": 700},
+             {"service": "api", "route": "/users", "status": 200, "latency_ms": 30}]
+    body = {"resourceLogs": [{"scopeLogs": [{"logRecords": [
+        {"body": {"stringValue": json.dumps(line)}} for line in lines]}]}]}
+    request = urllib.request.Request("http://127.0.0.1:4318/v1/logs", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        assert response.status == 200
+    expected = [
+        'http_server_requests_total{service="api",route="/users",status="200",'
+        'otel_scope_name="fathom/logs_to_metrics"} 2',
+        'http_server_duration_milliseconds_count{service="api",route="/users",'
+        'otel_scope_name="fathom/logs_to_metrics"} 3',
+        'http_server_duration_milliseconds_sum{service="api",route="/users",'
+        'otel_scope_name="fathom/logs_to_metrics"} 742.0',
+    ]
+    end = time.monotonic() + 10
+    while time.monotonic() < end:
+        page = get("http://127.0.0.1:9464/metrics")[1]
+        if all(line in page.splitlines() for line in expected):
+            break
+        time.sleep(0.1)
+    else:
+        raise AssertionError(page)
+    own = get("http://127.0.0.1:8888/metrics")[1]
+    assert 'otelcol_receiver_accepted_log_records_total{receiver="otlp"' in own
+    process.signal(signal.SIGTERM)
+    assert process.wait() == 0
