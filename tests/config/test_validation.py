@@ -116,9 +116,14 @@ def test_missing_required_key_points_at_its_parent():
 
 
 def test_secret_values_are_not_shown():
-    assert check("password: 12345") == [
+    assert check("password: true") == [
         "cfg.yaml:3:5: receivers::otlp::password: invalid value [REDACTED]: input should be a valid string"
     ]
+
+
+def test_a_numeric_value_fills_a_string_field():
+    loaded = load_config_text("receivers:\n  otlp:\n    password: ${env:PASS}\n", "cfg.yaml", {"PASS": "12345"})
+    assert Receiver.model_validate(loaded.data["receivers"]["otlp"]).password == "12345"
 
 
 def test_value_from_an_env_reference_names_the_reference():
