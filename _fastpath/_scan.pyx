@@ -79,17 +79,17 @@ cdef struct Ctx:
     char* scratch
 
 
-cdef inline bint is_ws(char c) nogil:
+cdef inline bint is_ws(char c) noexcept nogil:
     return c == 32 or c == 9 or c == 10 or c == 13
 
 
-cdef inline Py_ssize_t skip_ws(const char* b, Py_ssize_t p, Py_ssize_t end) nogil:
+cdef inline Py_ssize_t skip_ws(const char* b, Py_ssize_t p, Py_ssize_t end) noexcept nogil:
     while p < end and is_ws(b[p]):
         p += 1
     return p
 
 
-cdef bint valid_utf8(const unsigned char* s, Py_ssize_t n) nogil:
+cdef bint valid_utf8(const unsigned char* s, Py_ssize_t n) noexcept nogil:
     """Strict UTF-8 as Python decodes it: no overlongs, no surrogates, nothing past U+10FFFF."""
     cdef Py_ssize_t i = 0
     cdef unsigned char c, c1
@@ -125,7 +125,7 @@ cdef bint valid_utf8(const unsigned char* s, Py_ssize_t n) nogil:
     return True
 
 
-cdef inline int hexval(char c) nogil:
+cdef inline int hexval(char c) noexcept nogil:
     if c >= 48 and c <= 57:
         return c - 48
     if c >= 97 and c <= 102:
@@ -135,7 +135,7 @@ cdef inline int hexval(char c) nogil:
     return -1
 
 
-cdef int read_u4(const char* b, Py_ssize_t p, Py_ssize_t end) nogil:
+cdef int read_u4(const char* b, Py_ssize_t p, Py_ssize_t end) noexcept nogil:
     cdef int v = 0, h, k
     if p + 4 > end:
         return -1
@@ -147,7 +147,7 @@ cdef int read_u4(const char* b, Py_ssize_t p, Py_ssize_t end) nogil:
     return v
 
 
-cdef Py_ssize_t scan_string(const char* b, Py_ssize_t p, Py_ssize_t end, bint* escaped) nogil:
+cdef Py_ssize_t scan_string(const char* b, Py_ssize_t p, Py_ssize_t end, bint* escaped) noexcept nogil:
     """``p`` is just past the opening quote; returns the index of the closing quote or -1."""
     cdef unsigned char c
     cdef int u, lo
@@ -186,7 +186,7 @@ cdef Py_ssize_t scan_string(const char* b, Py_ssize_t p, Py_ssize_t end, bint* e
     return -1
 
 
-cdef Py_ssize_t unescape(const char* b, Py_ssize_t p, Py_ssize_t end, char* out) nogil:
+cdef Py_ssize_t unescape(const char* b, Py_ssize_t p, Py_ssize_t end, char* out) noexcept nogil:
     """Decode a validated string body into UTF-8; returns the length written."""
     cdef Py_ssize_t n = 0
     cdef char c
@@ -241,7 +241,7 @@ cdef Py_ssize_t unescape(const char* b, Py_ssize_t p, Py_ssize_t end, char* out)
     return n
 
 
-cdef bint fits_64(const char* b, Py_ssize_t start, Py_ssize_t end) nogil:
+cdef bint fits_64(const char* b, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     """Whether integer text fits int64 (negative) or uint64 (positive), as orjson keeps it an int."""
     cdef bint neg = b[start] == 45
     cdef const char* limit = b"9223372036854775808" if neg else b"18446744073709551615"
@@ -252,13 +252,13 @@ cdef bint fits_64(const char* b, Py_ssize_t start, Py_ssize_t end) nogil:
     return memcmp(b + start + neg, limit, nlimit) <= 0
 
 
-cdef double span_double(const char* b, Py_ssize_t start, Py_ssize_t end, char* scratch) nogil:
+cdef double span_double(const char* b, Py_ssize_t start, Py_ssize_t end, char* scratch) noexcept nogil:
     memcpy(scratch, b + start, end - start)
     scratch[end - start] = 0
     return strtod(scratch, NULL)
 
 
-cdef Py_ssize_t scan_number(Ctx* c, Py_ssize_t p, int* tag) nogil:
+cdef Py_ssize_t scan_number(Ctx* c, Py_ssize_t p, int* tag) noexcept nogil:
     cdef const char* b = c.buf
     cdef Py_ssize_t end = c.end, start = p, int_digits = 0
     cdef bint is_float = False
@@ -300,7 +300,7 @@ cdef Py_ssize_t scan_number(Ctx* c, Py_ssize_t p, int* tag) nogil:
     return p
 
 
-cdef inline bint any_exponent(const char* b, Py_ssize_t start, Py_ssize_t end) nogil:
+cdef inline bint any_exponent(const char* b, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     cdef Py_ssize_t i
     for i in range(start, end):
         if b[i] == 101 or b[i] == 69:
@@ -308,7 +308,7 @@ cdef inline bint any_exponent(const char* b, Py_ssize_t start, Py_ssize_t end) n
     return False
 
 
-cdef int find_child(Ctx* c, int node, const char* key, Py_ssize_t n) nogil:
+cdef int find_child(Ctx* c, int node, const char* key, Py_ssize_t n) noexcept nogil:
     cdef int i, e
     cdef Trie* t = &c.trie
     for i in range(t.count[node]):
@@ -318,7 +318,7 @@ cdef int find_child(Ctx* c, int node, const char* key, Py_ssize_t n) nogil:
     return -1
 
 
-cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag) nogil:
+cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag) noexcept nogil:
     """Validate one JSON value at ``p``, filling slots under trie ``node`` (-1: none); returns its end or -1."""
     cdef const char* b = c.buf
     cdef Py_ssize_t end = c.end, q, vstart
@@ -401,7 +401,7 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
     return scan_number(c, p, tag)
 
 
-cdef int scan_line(Ctx* c, Py_ssize_t start, Py_ssize_t end, Py_ssize_t max_len, int nslots) nogil:
+cdef int scan_line(Ctx* c, Py_ssize_t start, Py_ssize_t end, Py_ssize_t max_len, int nslots) noexcept nogil:
     cdef Py_ssize_t p = skip_ws(c.buf, start, end)
     cdef int tag, i
     if p >= end:
@@ -421,6 +421,17 @@ cdef int scan_line(Ctx* c, Py_ssize_t start, Py_ssize_t end, Py_ssize_t max_len,
     if c.trie.slot[0] >= 0:  # the path `body` itself
         c.spans[c.trie.slot[0]].tag = T_OBJECT
     return L_OK
+
+
+cdef struct RuleC:
+    int kind
+    int value_slot
+    bint has_where
+    int ndims
+    int* dim_slots
+    char* dim_skip
+    int nbounds
+    double* bounds
 
 
 cdef class _Series:
@@ -514,7 +525,10 @@ cdef class JsonScanner:
 
     cdef public object plan
     cdef public dict bad
-    cdef list rules, series, memos, slot_is_body
+    cdef list rules, series, memos
+    cdef char* body           # slot -> is a body slot
+    cdef RuleC* crules
+    cdef int nrules, ts_slot, ts_format
     cdef object _trie_keep
     cdef Trie trie
     cdef int nslots
@@ -528,12 +542,36 @@ cdef class JsonScanner:
     cdef Py_ssize_t key_cap
 
     def __init__(self, plan):
+        cdef RuleC* r
+        cdef int j
         self.plan = plan
         self.bad = {}
         self.rules = list(plan.rules)
         self.nslots = max(len(plan.slots), 1)
         self.max_len = plan.max_line_bytes
-        self.slot_is_body = [p.root == "body" for p in plan.slots]
+        self.body = <char*>_grow(NULL, self.nslots)
+        for i, p in enumerate(plan.slots):
+            self.body[i] = p.root == "body"
+        self.ts_slot = plan.ts_slot
+        self.ts_format = plan.ts_format
+        self.nrules = len(self.rules)
+        self.crules = <RuleC*>_grow(NULL, max(self.nrules, 1) * sizeof(RuleC))
+        memset(self.crules, 0, max(self.nrules, 1) * sizeof(RuleC))
+        for i, rule in enumerate(self.rules):
+            r = &self.crules[i]
+            r.kind = rule.kind
+            r.value_slot = rule.value_slot
+            r.has_where = rule.where is not None
+            r.ndims = len(rule.dim_slots)
+            r.dim_slots = <int*>_grow(NULL, max(r.ndims, 1) * sizeof(int))
+            r.dim_skip = <char*>_grow(NULL, max(r.ndims, 1))
+            for j in range(r.ndims):
+                r.dim_slots[j] = rule.dim_slots[j]
+                r.dim_skip[j] = rule.dim_skip[j]
+            r.nbounds = len(rule.bounds)
+            r.bounds = <double*>_grow(NULL, max(r.nbounds, 1) * sizeof(double))
+            for j in range(r.nbounds):
+                r.bounds[j] = rule.bounds[j]
         self.series = self._new_series()
         self._build_trie(plan.body_slots)
         self.spans = <Span*>_grow(NULL, BLOCK * self.nslots * sizeof(Span))
@@ -545,6 +583,11 @@ cdef class JsonScanner:
         self.key = <char*>_grow(NULL, self.key_cap)
 
     def __dealloc__(self):
+        cdef int i
+        if self.crules != NULL:
+            for i in range(self.nrules):
+                free(self.crules[i].dim_slots); free(self.crules[i].dim_skip); free(self.crules[i].bounds)
+        free(self.crules); free(self.body)
         free(self.spans); free(self.status); free(self.starts); free(self.ends); free(self.scratch); free(self.key)
         free(self.trie.first); free(self.trie.count); free(self.trie.slot); free(self.trie.sub_lo)
         free(self.trie.sub_hi); free(self.trie.sub_slots); free(self.trie.child_node)
@@ -664,26 +707,25 @@ cdef class JsonScanner:
         cdef Py_ssize_t r, idx, j, klen
         cdef double value
         cdef _Series series
-        cdef int kind, status
-        plan = self.plan
-        if plan.ts_slot >= 0:
+        cdef int status
+        cdef RuleC* rc
+        if self.ts_slot >= 0:
             if not self._timestamp(buf, spans, consts, &ts):
                 self.count("bad_timestamp")
                 return None
-        for r in range(len(self.rules)):
-            rule = self.rules[r]
-            if rule.where is not None and not self._where(buf, spans, consts, rule, memos[r]):
+        for r in range(self.nrules):
+            rc = &self.crules[r]
+            if rc.has_where and not self._where(buf, spans, consts, self.rules[r], memos[r]):
                 continue
-            kind = rule.kind
             value = 1.0
-            if rule.value_slot >= 0:
-                status = self._value(buf, spans, consts, rule.value_slot, &value)
-                if status == 0 and kind == 0 and value < 0:
+            if rc.value_slot >= 0:
+                status = self._value(buf, spans, consts, rc.value_slot, &value)
+                if status == 0 and rc.kind == 0 and value < 0:
                     status = 3
                 if status:
                     self.count(("missing_value", "wrong_type", "negative_value")[status - 1])
                     continue
-            klen = self._key(buf, spans, consts, rule)
+            klen = self._key(buf, spans, consts, rc, r)
             if klen == -1:
                 continue
             if klen == -2:
@@ -701,17 +743,16 @@ cdef class JsonScanner:
             if value > series.vmax[idx]:
                 series.vmax[idx] = value
             series.last_ns[idx] = ts
-            if series.nb:
+            if rc.nbounds:
                 j = 0
-                bounds = rule.bounds
-                while j < series.nb - 1 and <double>bounds[j] < value:
+                while j < rc.nbounds and rc.bounds[j] < value:
                     j += 1
                 series.buckets[idx * series.nb + j] += 1
         return None
 
     cdef object _pyvalue(self, const char* buf, Span* spans, list consts, int slot):
         """A slot's value as the twin's row holds it (objects and arrays as COMPOUND)."""
-        if not self.slot_is_body[slot]:
+        if not self.body[slot]:
             return consts[slot]
         cdef Span s = spans[slot]
         cdef Py_ssize_t n
@@ -738,7 +779,7 @@ cdef class JsonScanner:
         cdef Py_ssize_t klen = 0, ln
         cdef Span s
         for slot in rule.where_slots:
-            if self.slot_is_body[slot]:
+            if self.body[slot]:
                 s = spans[<int>slot]
                 ln = s.end - s.start if s.tag != T_MISSING else 0
                 self._reserve(klen + 5 + ln)
@@ -758,7 +799,7 @@ cdef class JsonScanner:
     cdef int _value(self, const char* buf, Span* spans, list consts, int slot, double* out) except -1:
         """0 and the value, or 1 missing, 2 wrong type (the twin's order)."""
         cdef Span s
-        if not self.slot_is_body[slot]:
+        if not self.body[slot]:
             v = consts[slot]
             if v is MISSING or v is None:
                 return 1
@@ -775,12 +816,12 @@ cdef class JsonScanner:
         return 0
 
     cdef bint _timestamp(self, const char* buf, Span* spans, list consts, int64_t* out) except -1:
-        cdef int slot = self.plan.ts_slot
-        cdef int fmt = self.plan.ts_format
+        cdef int slot = self.ts_slot
+        cdef int fmt = self.ts_format
         cdef Span s = spans[slot]
         cdef int64_t v, scale
         cdef double d
-        if self.slot_is_body[slot] and fmt != TS_RFC3339 and (s.tag == T_INT or s.tag == T_FLOAT):
+        if self.body[slot] and fmt != TS_RFC3339 and (s.tag == T_INT or s.tag == T_FLOAT):
             scale = 1000000000 if fmt == TS_EPOCH_S else (1000000 if fmt == TS_EPOCH_MS else 1)
             if s.tag == T_INT and buf[s.start] != 45 and (s.end - s.start) <= 18:
                 v = <int64_t>strtod_int(buf, s.start, s.end)
@@ -800,26 +841,32 @@ cdef class JsonScanner:
         out[0] = ns
         return True
 
-    cdef Py_ssize_t _key(self, const char* buf, Span* spans, list consts, object rule) except -3:
+    cdef Py_ssize_t _key(self, const char* buf, Span* spans, list consts, RuleC* rc, Py_ssize_t r) except -3:
         """Dimension values into ``self.key``; -1 to skip the record, -2 for a wrong type."""
         cdef Py_ssize_t klen = 0, ln, j = 0
         cdef Span s
         cdef const char* text
         cdef bytes encoded
-        cdef int32_t ln32
-        for slot in rule.dim_slots:
+        cdef int slot
+        cdef bint missing
+        for j in range(rc.ndims):
+            slot = rc.dim_slots[j]
             text = NULL
             ln = 0
-            if self.slot_is_body[slot]:
+            if self.body[slot]:
                 s = spans[<int>slot]
                 if s.tag == T_STR:
-                    text, ln = buf + s.start + 1, s.end - s.start - 2
+                    text = buf + s.start + 1
+                    ln = s.end - s.start - 2
                 elif s.tag == T_INT and not (s.end - s.start == 2 and buf[s.start] == 45):
-                    text, ln = buf + s.start, s.end - s.start
+                    text = buf + s.start
+                    ln = s.end - s.start
                 elif s.tag == T_TRUE:
-                    text, ln = b"true", 4
+                    text = b"true"
+                    ln = 4
                 elif s.tag == T_FALSE:
-                    text, ln = b"false", 5
+                    text = b"false"
+                    ln = 5
                 elif s.tag == T_OBJECT or s.tag == T_ARRAY:
                     return -2
                 elif s.tag == T_STRESC:
@@ -827,13 +874,13 @@ cdef class JsonScanner:
                     ln = unescape(buf, s.start + 1, s.end - 1, self.key + klen + 5)
                     self._put_header(klen, ln)
                     klen += 5 + ln
-                    j += 1
                     continue
                 elif s.tag == T_MISSING or s.tag == T_NULL:
                     pass
                 else:  # -0 and floats: as the twin writes them
                     encoded = scan_py.dimension_text(self._pyvalue(buf, spans, consts, slot)).encode()
-                    text, ln = encoded, len(encoded)
+                    text = encoded
+                    ln = len(encoded)
                 missing = s.tag == T_MISSING or s.tag == T_NULL
             else:
                 v = consts[slot]
@@ -843,25 +890,25 @@ cdef class JsonScanner:
                     if t is None:
                         return -2
                     encoded = t.encode("utf-8", "surrogatepass")
-                    text, ln = encoded, len(encoded)
+                    text = encoded
+                    ln = len(encoded)
             if missing:
-                default = rule.dim_defaults[j]
+                default = self.rules[r].dim_defaults[j]
                 if default is not None:
                     encoded = default.encode("utf-8", "surrogatepass")
-                    text, ln = encoded, len(encoded)
-                elif rule.dim_skip[j]:
+                    text = encoded
+                    ln = len(encoded)
+                elif rc.dim_skip[j]:
                     return -1
                 else:
                     self._reserve(klen + 1)
                     self.key[klen] = 0
                     klen += 1
-                    j += 1
                     continue
             self._reserve(klen + 5 + ln)
             self._put_header(klen, ln)
             memcpy(self.key + klen + 5, text, ln)
             klen += 5 + ln
-            j += 1
         return klen
 
     cdef inline void _put_header(self, Py_ssize_t at, Py_ssize_t ln):
@@ -894,7 +941,7 @@ cdef class JsonScanner:
         return out
 
 
-cdef inline int64_t strtod_int(const char* b, Py_ssize_t start, Py_ssize_t end) nogil:
+cdef inline int64_t strtod_int(const char* b, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
     cdef int64_t v = 0
     cdef Py_ssize_t i
     for i in range(start, end):

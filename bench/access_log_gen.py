@@ -1,0 +1,28 @@
+"""Deterministic JSON access-log lines (~250 bytes) for the logs_to_metrics benchmark."""
+
+from __future__ import annotations
+
+import random
+
+SERVICES = [f"svc-{i}" for i in range(8)]
+ROUTES = [f"/api/v1/{r}" for r in ("users", "orders", "items", "cart", "search", "login", "pay", "health",
+                                   "stock", "ship", "rates", "notify")]
+METHODS = ["GET", "GET", "GET", "POST", "PUT", "DELETE"]
+STATUSES = [200] * 20 + [201, 204, 301, 304, 400, 401, 403, 404, 429, 500, 502, 503]
+REGIONS = ["eu-west-1", "us-east-1", "us-west-2", "ap-south-1"]
+
+
+def generate(lines: int, seed: int = 1, users: int = 100_000) -> bytes:
+    rnd = random.Random(seed)
+    out = []
+    for i in range(lines):
+        status = rnd.choice(STATUSES)
+        out.append(
+            '{"ts":"2024-05-01T12:%02d:%02d.%06dZ","level":"%s","service":"%s","route":"%s","method":"%s",'
+            '"status":%d,"latency_ms":%.3f,"user_id":"u%06d","region":"%s","trace_id":"%032x",'
+            '"msg":"request completed in handler"}'
+            % (i // 60000 % 60, i // 1000 % 60, i % 1000000, "error" if status >= 500 else "info",
+               rnd.choice(SERVICES), rnd.choice(ROUTES), rnd.choice(METHODS), status,
+               rnd.expovariate(1 / 40), rnd.randrange(users), rnd.choice(REGIONS), rnd.getrandbits(128))
+        )
+    return ("\n".join(out) + "\n").encode()

@@ -1,0 +1,101 @@
+"""Both scanners fed the same random and mutated lines must agree exactly: accumulators and bad counts.
+
+Duplicate keys: the last one wins (orjson's rule, matched by the compiled twin).
+"""
+
+import json
+import os
+import math
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from collector.connectors.logs_to_metrics import scan_py
+from collector.connectors.logs_to_metrics.plan import Plan
+
+from .conftest import TWINS, config
+
+pytestmark = pytest.mark.skipif(TWINS["c"] is None, reason="compiled scanner not built")
+
+PLAN = Plan(config("""
+timestamp: {field: t, format: epoch_ms}
+metrics:
+  - {name: c, type: counter, dimensions: [k, {field: n.k, on_missing: skip}, {field: 'body["a.b"]', default: "-"}]}
+  - {name: s, type: counter, value: v, dimensions: [k]}
+  - {name: h, type: histogram, value: v, buckets: [-1, 0, 1.5, 1e10], dimensions: [n.k],
+     where: 'k matches "^[a-z]" or n.k > 0 or exists(u)'}
+  - {name: g, type: gauge, value: n.v, dimensions: [k], where: 'k in ["a", "é", 1, true, null] and not k == false'}
+"""))
+
+KEYS = ["k", "v", "t", "n", "u", "a.b", "a", "b", "\u00e9", "k\\"]
+edge_numbers = st.sampled_from([0, -0.0, 1, -1, 2**53 + 1, 2**63 - 1, -(2**63), 2**64 - 1, 2**64, 1e308, 5e-324,
+                                1.5, 1e10, 1e-7, 123456789012345678901234567890])
+scalars = st.one_of(
+    st.none(), st.booleans(), edge_numbers, st.integers(), st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=6), st.sampled_from(["a", "é", "\x00", "\u2028", "😀", '"', "\\"]),
+)
+values = st.recursive(scalars, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.sampled_from(KEYS), inner, max_size=4)), max_leaves=8)
+records = st.dictionaries(st.sampled_from(KEYS), values, max_size=7)
+
+
+def encode(record, style):
+    separators = [(",", ":"), None, (", ", " : ")][style]
+    return json.dumps(record, ensure_ascii=(style == 1), separators=separators).encode()
+
+
+def mutate(line: bytes, data) -> bytes:
+    op = data.draw(st.integers(0, 7))
+    if op == 0 or not line:
+        return line
+    i = data.draw(st.integers(0, len(line) - 1))
+    if op == 1:
+        return line[:i] + line[i + 1:]
+    if op == 2:
+        return line[:i] + data.draw(st.sampled_from([b'"', b"\\", b"\xff", b"\xed\xa0\x80", b"\\ud800", b"\\udc00",
+                                                    b",", b"}", b"{", b"1e999", b"-", b"\x01", b" ", b"\\u00"])) + line[i:]
+    if op == 3:  # a duplicate key replaces the first
+        return line[:-1] + b',"k":{"x":1},"n":2}' if line.endswith(b"}") else line
+    if op == 4:
+        return line.replace(b'"k"', b'"\\u006b"')
+    if op == 5:
+        return b"[" * 1030 + b"]" * 1030 if i % 2 else b'{"k":' * 1024 + b"1" + b"}" * 1024
+    return line
+
+
+def run(cls, data, ends):
+    s = cls(PLAN)
+    s.scan(data, ends, PLAN.consts({}, {}), 42)
+    return s.drain(), s.pop_bad()
+
+
+def same(a, b):
+    """Equal, with floats compared bit for bit (and nan-free by construction)."""
+    if isinstance(a, float) and isinstance(b, float):
+        return a == b and math.copysign(1, a) == math.copysign(1, b)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    return type(a) is type(b) and a == b
+
+
+@settings(max_examples=int(os.environ.get("FATHOM_FUZZ_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(records, st.integers(0, 2)), min_size=1, max_size=12), st.data(), st.booleans())
+def test_json_twins_agree(lines, data, explicit_ends):
+    encoded = [mutate(encode(r, style), data) for r, style in lines]
+    buf = b"\n".join(encoded)
+    ends = None
+    if explicit_ends:
+        ends, pos = [], 0
+        for line in encoded:
+            pos += len(line) + 1
+            ends.append(min(pos, len(buf)))
+    py, c = run(scan_py.Scanner, buf, ends), run(TWINS["c"], buf, ends)
+    assert same(py, c), (py, c)
+
+
+@settings(max_examples=int(os.environ.get("FATHOM_FUZZ_EXAMPLES", 40)), deadline=None)
+@given(st.binary(max_size=80))
+def test_arbitrary_bytes_agree(blob):
+    assert same(run(scan_py.Scanner, blob, None), run(TWINS["c"], blob, None))
