@@ -1,0 +1,5 @@
+"""The ``tcplog`` receiver."""
+
+from receivers.tcplog.receiver import TcpLogConfig, factory
+
+__all__ = ["TcpLogConfig", "factory"]

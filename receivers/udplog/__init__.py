@@ -1,0 +1,5 @@
+"""The ``udplog`` receiver."""
+
+from receivers.udplog.receiver import UdpLogConfig, factory
+
+__all__ = ["UdpLogConfig", "factory"]
