@@ -20,6 +20,8 @@ rendered on another thread.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Hashable, Mapping
 
@@ -180,6 +182,18 @@ class CumulativeStore:
             if not rstate.scopes:
                 del self._resources[rkey]
         return removed
+
+
+async def expire_forever(store: CumulativeStore, ttl: float) -> None:
+    """Forget series older than ``ttl`` seconds, checking often enough to be on time.
+
+    Run as a task for the exporter's lifetime; it runs whether or not
+    anyone scrapes, so memory is bounded by live series.
+    """
+    period = min(ttl / 2, 5.0)
+    while True:
+        await asyncio.sleep(period)
+        store.expire(time.monotonic() - ttl)
 
 
 def _accumulate(stored: Point, delta: Point) -> Point:

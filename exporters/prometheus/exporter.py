@@ -22,7 +22,7 @@ from collector.component import Factory, Host, Kind, Settings, Signal, Stability
 from collector.pdata import Batch
 from collector.pdata.metrics import Metrics
 from exporters.prometheus.config import PrometheusConfig, parse_endpoint
-from exporters.prometheus.cumulative import CumulativeStore
+from exporters.prometheus.cumulative import CumulativeStore, expire_forever
 from exporters.prometheus.render import CONTENT_TYPE_TEXT, negotiate, render
 
 
@@ -58,7 +58,8 @@ class PrometheusExporter:
             raise OSError(f"exporter {self.settings.id}: cannot listen on {self.config.endpoint}: {exc}") from exc
         self._runner = runner
         self.port = runner.addresses[0][1]  # the kernel's pick when port 0 was asked for
-        self._expiry = asyncio.create_task(self._expire_forever(), name=f"{self.settings.id}-expiry")
+        self._expiry = asyncio.create_task(expire_forever(self.store, self.config.metric_expiration),
+                                           name=f"{self.settings.id}-expiry")
 
     async def consume(self, batch: Batch) -> None:
         """Fold the batch into the store; the batch itself is only read."""
@@ -86,13 +87,6 @@ class PrometheusExporter:
     def _body(self, snapshot: Metrics, openmetrics: bool, gzipped: bool) -> bytes:
         body = render([snapshot], openmetrics=openmetrics, options=self._options)
         return gzip.compress(body, compresslevel=1) if gzipped else body
-
-    async def _expire_forever(self) -> None:
-        ttl = self.config.metric_expiration
-        period = min(ttl / 2, 5.0)
-        while True:
-            await asyncio.sleep(period)
-            self.store.expire(time.monotonic() - ttl)
 
     async def shutdown(self) -> None:
         self._stopped = True

@@ -102,3 +102,42 @@ async def test_scraped_as_openmetrics(server: PrometheusServer) -> None:
         await check_everything(server, "om")
     finally:
         await exp.shutdown()
+
+
+async def test_remote_write_reaches_prometheus(server: PrometheusServer) -> None:
+    import time
+
+    from exporters.prometheusremotewrite import factory as rw_factory
+    from exporters.prometheusremotewrite.exporter import RemoteWriteConfig
+
+    config = RemoteWriteConfig(endpoint=f"{server.url}/api/v1/write", external_labels={"cluster": "c1"},
+                               sending_queue={"enabled": False}, max_batch_size_bytes=400)
+    exp = rw_factory.create(settings("prometheusremotewrite"), config)
+    await exp.start(None)  # type: ignore[arg-type]
+    now = time.time_ns()
+    try:
+        await exp.consume(batch(
+            counter("rw.requests", 41, {"code": "200"}, unit="{request}", t=now, start=now - 10**9),
+            gauge("rw.memory", 123456789.5, unit="By", t=now),
+            histogram("rw.latency", (0.1, 0.5, 1.0), [3, 5, 1, 2], 9.25, {"route": "/cart"}, unit="s",
+                      t=now, start=now - 10**9),
+            counter("rw.bytes", 100, unit="By", temporality=DELTA, t=now - 10**6, start=now - 10**9),
+            resource=RESOURCE,
+        ))
+        await exp.consume(batch(counter("rw.bytes", 23, unit="By", temporality=DELTA, t=now, start=now - 10**6),
+                                resource=RESOURCE))
+        requests = await wait_for(server, "rw_requests_total")
+        assert requests[0]["metric"] == {"__name__": "rw_requests_total", "code": "200", "job": "shop",
+                                         "instance": "pod-1", "otel_scope_name": "lib", "otel_scope_version": "1.2",
+                                         "cluster": "c1"}
+        assert float(requests[0]["value"][1]) == 41.0
+        assert values(await wait_for(server, "rw_memory_bytes"), "cluster") == {"c1": 123456789.5}
+        assert values(await wait_for(server, "rw_bytes_total"), "job") == {"shop": 123.0}
+        buckets = await wait_for(server, "rw_latency_seconds_bucket", 4)
+        assert values(buckets, "le") == {"0.1": 3.0, "0.5": 8.0, "1.0": 9.0, "+Inf": 11.0}
+        assert values(await wait_for(server, "rw_latency_seconds_sum"), "route") == {"/cart": 9.25}
+        assert values(await wait_for(server, "rw_latency_seconds_count"), "route") == {"/cart": 11.0}
+        target = await wait_for(server, 'target_info{job="shop",instance="pod-1",cluster="c1"}')
+        assert target[0]["metric"]["deployment_environment"] == "test"
+    finally:
+        await exp.shutdown()
