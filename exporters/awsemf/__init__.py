@@ -1,0 +1,7 @@
+"""The ``awsemf`` exporter: metrics to CloudWatch Logs in the embedded metric format."""
+
+from exporters.awsemf.config import AwsEmfConfig, LabelMatcher, MetricDeclaration
+from exporters.awsemf.exporter import AwsEmfExporter, factory
+from exporters.awsemf.validate import validate
+
+__all__ = ["AwsEmfConfig", "AwsEmfExporter", "LabelMatcher", "MetricDeclaration", "factory", "validate"]
