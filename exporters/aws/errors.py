@@ -65,3 +65,9 @@ def classify(exc: Exception, operation: str) -> ConsumeError:
     if isinstance(exc, BotoCoreError):
         return RetryableError(f"{operation}: {type(exc).__name__}: {exc}")
     return RetryableError(f"{operation}: {type(exc).__name__}: {exc}")
+
+
+def code_of(exc: BaseException) -> str:
+    """The service's error code behind a typed error raised by :class:`AwsClients`, or ''."""
+    cause = exc.__cause__
+    return error_code(cause) if isinstance(cause, ClientError) else ""

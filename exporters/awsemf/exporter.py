@@ -23,13 +23,13 @@ from collector.errors import PermanentError
 from collector.exporterhelper import PushExporter, QueuedExporter
 from collector.pdata import Batch, Metrics
 from exporters.aws import AwsClients, DeltaTracker, PendingRequests, TranslateOptions, Translator
-from exporters.aws.errors import error_code
+from exporters.aws.drops import count_dropped, refusal_reason
+from exporters.aws.errors import code_of
 from exporters.awsemf import validate
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.events import EventBuilder
 from exporters.awsemf.logbatch import LogBatch, batches
 
-DROPPED = "fathom_exporter_dropped"
 _EMF_HEADER = ("x-amzn-logs-format", "json/emf")
 
 
@@ -78,18 +78,11 @@ class AwsEmfExporter(PushExporter):
         """The PutLogEvents requests for ``batch``; runs in a worker thread (CPU work, off the loop)."""
         resources, dropped = self._translator.translate(batch)
         requests = batches(self._events.build(resources, dropped), dropped)
-        self._count(dropped)
+        count_dropped(self._settings, dropped)
         return requests
 
-    def _count(self, dropped: Counter[str]) -> None:
-        for reason, n in dropped.items():
-            self._settings.telemetry.add(DROPPED, n, {"reason": reason}, unit="{datapoints}",
-                                         description="Data points not sent, by reason.")
-        if dropped:
-            self._log.warning("dropped data points: %s", ", ".join(f"{r}={n}" for r, n in sorted(dropped.items())))
-
     def _refused(self, request: LogBatch, exc: PermanentError) -> None:
-        self._count(Counter({f"rejected:{_code(exc) or 'permanent_error'}": request.points}))
+        count_dropped(self._settings, {refusal_reason(exc): request.points})
         self._log.error("CloudWatch Logs refused %d events for %s/%s: %s",
                         len(request.events), request.group, request.stream, exc)
 
@@ -103,7 +96,7 @@ class AwsEmfExporter(PushExporter):
         try:
             reply = await self._clients.call("logs", "put_log_events", **params)
         except PermanentError as exc:
-            if _code(exc) != "ResourceNotFoundException":
+            if code_of(exc) != "ResourceNotFoundException":
                 raise
             await self._create(request.group, request.stream)
             reply = await self._clients.call("logs", "put_log_events", **params)
@@ -123,14 +116,14 @@ class AwsEmfExporter(PushExporter):
             counts["rejected_expired"] += sum(e.points for e in events[start:expired_end + 1])
         if new_start is not None:
             counts["rejected_too_new"] += sum(e.points for e in events[new_start:])
-        self._count(counts)
+        count_dropped(self._settings, counts)
 
     async def _create(self, group: str, stream: str) -> None:
         """Create the stream, and its group first if that is missing too; existing ones are fine."""
         try:
             await self._clients.call("logs", "create_log_stream", logGroupName=group, logStreamName=stream)
         except PermanentError as exc:
-            code = _code(exc)
+            code = code_of(exc)
             if code == "ResourceNotFoundException":
                 await self._create_group(group)
                 await self._ignore_exists(self._clients.call("logs", "create_log_stream", logGroupName=group,
@@ -154,15 +147,10 @@ class AwsEmfExporter(PushExporter):
         try:
             await call
         except PermanentError as exc:
-            if _code(exc) != "ResourceAlreadyExistsException":
+            if code_of(exc) != "ResourceAlreadyExistsException":
                 raise
             return False
         return True
-
-
-def _code(exc: Exception) -> str:
-    cause = exc.__cause__
-    return error_code(cause) if cause is not None and hasattr(cause, "response") else ""
 
 
 def create(settings: Settings, config: AwsEmfConfig) -> QueuedExporter:

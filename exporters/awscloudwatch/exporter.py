@@ -1,0 +1,155 @@
+"""The ``awscloudwatch`` exporter: metrics straight to CloudWatch with PutMetricData.
+
+For users who want metrics without logs. The same translation as awsemf
+(:mod:`exporters.aws.datums`), sent as MetricDatum entries by the API's
+rules: at most 1,000 data and 1 MB of payload per call (counted on the
+JSON body before botocore's gzip), at most 30 dimensions per datum, at most
+150 Values/Counts per datum (longer distributions are split), histograms as
+distributions or statistic sets, timestamps within two weeks before and two
+hours after now. What breaks a rule is dropped and counted by reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from collector.component import Factory, Host, Kind, Settings, Signal, Stability
+from collector.errors import PermanentError
+from collector.exporterhelper import PushExporter, QueuedExporter
+from collector.pdata import Batch, Metrics
+from exporters.aws import AwsClients, AwsMetricsExporterConfig, DeltaTracker, PendingRequests, Translator
+from exporters.aws import TranslateOptions, resolve_namespace, rules
+from exporters.aws.datums import Datum, Distribution, StatisticSet
+from exporters.aws.drops import count_dropped, refusal_reason
+MAX_DATA = 1000
+MAX_PAYLOAD = 1_000_000  # "1 MB"; kept under 2^20 so the estimate's small error cannot matter
+MAX_VALUES = 150
+MAX_AGE_MS = 14 * 24 * 3600 * 1000
+MAX_AHEAD_MS = 2 * 3600 * 1000
+_ENVELOPE = 64  # {"Namespace": "...", "MetricData": [...]} around the data
+
+
+class AwsCloudWatchConfig(AwsMetricsExporterConfig):
+    """The shared CloudWatch settings; nothing beyond them is needed for PutMetricData."""
+
+
+@dataclass(slots=True)
+class PutRequest:
+    namespace: str
+    data: list[dict[str, Any]]
+
+
+def metric_datum(datum: Datum, resolution: int) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "MetricName": datum.name,
+        "Dimensions": [{"Name": k, "Value": v} for k, v in sorted(datum.dimensions.items())],
+        "Timestamp": datum.time_ms / 1000,
+        "Unit": datum.unit,
+        "StorageResolution": resolution,
+    }
+    value = datum.value
+    if isinstance(value, Distribution):
+        out["Values"], out["Counts"] = value.values, value.counts
+    elif isinstance(value, StatisticSet):
+        out["StatisticValues"] = {"SampleCount": value.count, "Sum": value.sum,
+                                  "Minimum": value.min, "Maximum": value.max}
+    else:
+        out["Value"] = value
+    return out
+
+
+def requests_for(data: dict[str, list[dict[str, Any]]]) -> list[PutRequest]:
+    """Calls of at most 1,000 data and MAX_PAYLOAD bytes of JSON each, per namespace."""
+    out = []
+    for namespace, items in data.items():
+        current: list[dict[str, Any]] = []
+        size = _ENVELOPE + len(namespace)
+        for item in items:
+            cost = len(orjson.dumps(item)) + 1
+            if current and (len(current) >= MAX_DATA or size + cost > MAX_PAYLOAD):
+                out.append(PutRequest(namespace, current))
+                current, size = [], _ENVELOPE + len(namespace)
+            current.append(item)
+            size += cost
+        if current:
+            out.append(PutRequest(namespace, current))
+    return out
+
+
+class AwsCloudWatchExporter(PushExporter):
+    def __init__(self, settings: Settings, config: AwsCloudWatchConfig) -> None:
+        self._settings = settings
+        self._config = config
+        self._log = settings.logger
+        self._translator = Translator(
+            TranslateOptions(config.resource_to_telemetry_conversion.enabled, config.histograms,
+                             config.detailed_metrics, MAX_VALUES),
+            DeltaTracker(config.retain_initial_value_of_delta_metric),
+        )
+        self._clients = AwsClients(region=config.region, endpoint=config.endpoint, profile=config.profile,
+                                   timeout=config.timeout, max_connections=config.sending_queue.num_consumers)
+        retry = config.retry_on_failure
+        self._pending: PendingRequests[PutRequest] = PendingRequests(
+            max_entries=config.sending_queue.queue_size + config.sending_queue.num_consumers,
+            max_age=(retry.max_elapsed_time or 3600.0) + config.timeout * 2,
+        )
+
+    async def start(self, host: Host) -> None:
+        """Nothing to open: clients, credentials and region are resolved on the first send."""
+
+    async def shutdown(self) -> None:
+        await asyncio.to_thread(self._clients.close)
+
+    async def push(self, batch: Batch) -> None:
+        if not isinstance(batch, Metrics):
+            raise PermanentError(f"awscloudwatch exports metrics, not {batch.signal}")
+        await self._pending.push(batch, lambda: asyncio.to_thread(self._requests, batch), self._put, self._refused)
+
+    def _requests(self, batch: Metrics, now_ms: int | None = None) -> list[PutRequest]:
+        """The PutMetricData calls for ``batch``; runs in a worker thread."""
+        resources, dropped = self._translator.translate(batch)
+        now_ms = int(time.time() * 1000) if now_ms is None else now_ms
+        by_namespace: dict[str, list[dict[str, Any]]] = {}
+        for group in resources:
+            namespace = resolve_namespace(self._config.namespace, group.resource)
+            if rules.namespace_problem(namespace):
+                dropped["invalid_namespace"] += len(group.datums)
+                continue
+            target = by_namespace.setdefault(namespace, [])
+            for datum in group.datums:
+                if len(datum.dimensions) > rules.MAX_DIMENSIONS:
+                    dropped["too_many_dimensions"] += 1
+                elif datum.time_ms < now_ms - MAX_AGE_MS:
+                    dropped["too_old"] += 1
+                elif datum.time_ms > now_ms + MAX_AHEAD_MS:
+                    dropped["too_far_ahead"] += 1
+                else:
+                    target.append(metric_datum(datum, self._config.storage_resolution))
+        count_dropped(self._settings, dropped)
+        return requests_for(by_namespace)
+
+    def _refused(self, request: PutRequest, exc: PermanentError) -> None:
+        count_dropped(self._settings, {refusal_reason(exc): len(request.data)})
+        self._log.error("CloudWatch refused %d data in %s: %s", len(request.data), request.namespace, exc)
+
+    async def _put(self, request: PutRequest) -> None:
+        await self._clients.call("cloudwatch", "put_metric_data", Namespace=request.namespace,
+                                 MetricData=request.data)
+
+
+def create(settings: Settings, config: AwsCloudWatchConfig) -> QueuedExporter:
+    return QueuedExporter(settings, config, AwsCloudWatchExporter(settings, config))
+
+
+factory = Factory(
+    type="awscloudwatch",
+    kind=Kind.EXPORTER,
+    config=AwsCloudWatchConfig,
+    create=create,
+    signals={Signal.METRICS: Stability.ALPHA},
+    description="Sends metrics to CloudWatch with PutMetricData.",
+)
