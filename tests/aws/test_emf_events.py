@@ -89,7 +89,7 @@ def events(n, size=100, start=T, step=1):
 
 def test_batches_respect_count_bytes_span_and_age():
     dropped: Counter[str] = Counter()
-    by_count = batches({("g", "s"): events(MAX_EVENTS + 5)}, dropped, now_ms=T)
+    by_count = batches({("g", "s"): events(MAX_EVENTS + 5, size=10)}, dropped, now_ms=T)
     assert [len(b.events) for b in by_count] == [MAX_EVENTS, 5]
     by_bytes = batches({("g", "s"): events(10, size=200_000)}, dropped, now_ms=T)
     assert all(sum(e.size + 26 for e in b.events) <= MAX_BYTES for b in by_bytes) and len(by_bytes) == 2
@@ -98,7 +98,7 @@ def test_batches_respect_count_bytes_span_and_age():
     assert [len(b.events) for b in by_span] == [24, 6]
     assert all(b.events == sorted(b.events, key=lambda e: e.timestamp) for b in by_span)
     assert not dropped
-    batches({("g", "s"): [*events(2, start=T - MAX_AGE_MS - 1), *events(3, start=T + 3 * hour)]}, dropped, now_ms=T)
+    batches({("g", "s"): [*events(2, start=T - MAX_AGE_MS - 2), *events(3, start=T + 3 * hour)]}, dropped, now_ms=T)
     assert dropped == {"too_old": 2, "too_far_ahead": 3}
 
 
