@@ -155,6 +155,9 @@ def getter(path: Path, signal: Signal) -> Callable[[Any], Any]:
     if path.root == "attributes":
         return lambda item: path.lookup(item.attributes)
     if signal is Signal.LOGS:
+        if len(path.keys) == 1:  # the common case, read without the general walk
+            key = path.keys[0]
+            return lambda item: b.get(key, MISSING) if type(b := item.body) is dict else MISSING
         return lambda item: path.lookup(item.body)
     if signal is Signal.TRACES:
         read = _SPAN_FIELDS[path.keys]
