@@ -148,3 +148,40 @@ def _extreme(pick: Callable[[float, float], float], a: float | None, b: float | 
     if a is None or b is None:
         return a if b is None else b
     return pick(a, b)
+
+
+#: (stream key, metric, point) -> the point to emit, or None to drop it.
+Convert = Callable[[tuple, m.Metric, m.Point], "m.Point | None"]
+
+
+def convert_streams(batch: m.Metrics, select: Callable[[m.Metric], bool], convert: Convert,
+                    temporality: m.Temporality) -> int:
+    """Rewrite the points of every selected metric through ``convert`` and set its temporality.
+
+    Metrics left with no points are removed. Returns the number of points dropped.
+    """
+    dropped = 0
+    changed = False
+    for rm in batch.resource_metrics:
+        for sm in rm.scope_metrics:
+            kept = []
+            for metric in sm.metrics:
+                if not select(metric):
+                    kept.append(metric)
+                    continue
+                if not changed:
+                    batch.invalidate_serialized()
+                    changed = True
+                points = []
+                for point in metric.points:
+                    out = convert(stream_key(rm, sm, metric, point.attributes), metric, point)
+                    if out is None:
+                        dropped += 1
+                    else:
+                        points.append(out)
+                metric.points = points
+                metric.temporality = temporality
+                if points:
+                    kept.append(metric)
+            sm.metrics = kept
+    return dropped
