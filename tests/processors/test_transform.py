@@ -48,7 +48,7 @@ async def test_traces_rename_spans_and_metrics_points(run_pipeline):
 
 @pytest.mark.parametrize("text, signal, message, column", [
     ("sett(attributes.a, 1)", Signal.LOGS, "expected set(...)", 1),
-    ("set(attributes.a)", Signal.LOGS, "set takes 2 argument(s)", 4),
+    ("set(attributes.a)", Signal.LOGS, "set takes 2 argument", 4),
     ("delete(attributes.a) when x", Signal.LOGS, "expected 'where'", 22),
     ("delete(attributes.a) where x ==", Signal.LOGS, "expected a field or a value", 32),
     ("set(name, 'x')", Signal.LOGS, "cannot change 'name'", 5),
