@@ -66,7 +66,7 @@ def run_sink(ports: Any, acked: Any) -> None:
     import grpc
     from aiohttp import web
 
-    from receivers.otlp.wire import WIRES
+    from collector.pdata.otlp import WIRES
 
     async def main() -> None:
         server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
@@ -162,7 +162,7 @@ async def generate(transport: str, port: int, body: bytes, requests: int, concur
     import grpc
 
     from collector.component import Signal
-    from receivers.otlp.wire import WIRES
+    from collector.pdata.otlp import WIRES
 
     todo = iter(range(requests))
     if transport == "grpc":

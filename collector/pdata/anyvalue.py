@@ -25,12 +25,14 @@ def to_anyvalue(value: Any, out: AnyValue | None = None) -> AnyValue:
     elif isinstance(value, (bytes, bytearray)):
         out.bytes_value = bytes(value)
     elif isinstance(value, Mapping):
+        out.kvlist_value.SetInParent()  # an empty map is still a map, not null
         kvs = out.kvlist_value.values
         for k, v in value.items():
             kv = kvs.add()
             kv.key = str(k)
             to_anyvalue(v, kv.value)
     elif isinstance(value, (list, tuple)):
+        out.array_value.SetInParent()
         arr = out.array_value.values
         for v in value:
             to_anyvalue(v, arr.add())

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from collector.component import ComponentConfig, Settings
 from collector.errors import ConsumeError, PermanentError, RetryableError, ThrottledError
-from receivers.otlp.wire import Wire
+from collector.pdata.otlp import Wire
 
 Compression = Literal["gzip", "none"]
 

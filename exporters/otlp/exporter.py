@@ -13,7 +13,7 @@ from collector.component import Factory, Host, Kind, Settings, Signal, Stability
 from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporter
 from collector.pdata import Batch
 from exporters.otlp.common import Compression, TLSClientConfig, count_partial_success, grpc_error
-from receivers.otlp.wire import WIRES, batch_bytes
+from collector.pdata.otlp import WIRES, batch_bytes
 
 
 class OtlpExporterConfig(ExporterConfig):

@@ -20,7 +20,7 @@ from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporte
 from collector.errors import PermanentError, RetryableError
 from collector.pdata import Batch
 from exporters.otlp.common import TLSClientConfig, count_partial_success, http_error
-from receivers.otlp.wire import WIRES, batch_bytes, batch_message, from_json, to_json
+from collector.pdata.otlp import WIRES, batch_bytes, batch_message, from_json, to_json
 
 _MEDIA = {"proto": "application/x-protobuf", "json": "application/json"}
 #: zlib window bits per Content-Encoding: gzip framing, or zlib (RFC 1950) for deflate.

@@ -21,7 +21,7 @@ from collector.component import Consumer, Settings, Signal
 from collector.httpserver import parse_endpoint
 from receivers.otlp.config import GrpcConfig
 from receivers.otlp.intake import Verdict, count_malformed, deliver
-from receivers.otlp.wire import WIRES, Wire
+from collector.pdata.otlp import WIRES, Wire
 
 _CODES = {
     Verdict.BAD_DATA: grpc.StatusCode.INVALID_ARGUMENT,

@@ -22,7 +22,7 @@ from collector.httpserver import HttpServer
 from receivers.otlp.config import HttpConfig
 from receivers.otlp.cors import Cors
 from receivers.otlp.intake import Outcome, Verdict, count_malformed, deliver
-from receivers.otlp.wire import WIRES, Wire, from_json, to_json
+from collector.pdata.otlp import WIRES, Wire, from_json, to_json
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"

@@ -16,7 +16,7 @@ from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from collector.component import Signal
-from receivers.otlp.wire import WIRES, from_json, to_json
+from collector.pdata.otlp import WIRES, from_json, to_json
 
 
 class Backend:

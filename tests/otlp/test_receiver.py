@@ -19,7 +19,7 @@ from collector.component import Kind, Signal
 from collector.errors import PermanentError, RefusedError, ThrottledError
 from collector.pdata import Logs, Metrics
 from receivers.otlp import OtlpReceiverConfig, factory
-from receivers.otlp.wire import WIRES
+from collector.pdata.otlp import WIRES
 from tests.otlp.conftest import Recorder, counter
 
 

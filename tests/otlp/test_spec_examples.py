@@ -12,7 +12,7 @@ from google.protobuf import text_format
 from collector.component import Kind, Signal
 from collector.pdata.otlp_metrics import decode_request
 from receivers.otlp import OtlpReceiverConfig, factory
-from receivers.otlp.wire import WIRES, batch_message, from_json, to_json
+from collector.pdata.otlp import WIRES, batch_message, from_json, to_json
 from tests.otlp.conftest import Recorder
 
 EXAMPLES = Path(__file__).parent / "examples"
