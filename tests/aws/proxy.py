@@ -7,7 +7,6 @@ place of the emulator; a ``None`` in the queue lets one request through.
 
 from __future__ import annotations
 
-import gzip
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,12 +25,11 @@ FAULTS = {
 class Seen:
     operation: str
     headers: dict[str, str]
-    body: bytes
+    body: bytes  # decompressed, if it came gzipped
     answered: int
 
     def json(self) -> Any:
-        body = gzip.decompress(self.body) if self.headers.get("Content-Encoding") == "gzip" else self.body
-        return json.loads(body)
+        return json.loads(self.body)
 
 
 @dataclass
@@ -72,7 +70,9 @@ class FaultProxy:
             self.seen.append(Seen(operation, dict(request.headers), body, status))
             return web.json_response({"__type": code, "message": message}, status=status,
                                      content_type="application/x-amz-json-1.1")
-        headers = {k: v for k, v in request.headers.items() if k.lower() not in ("host", "content-length")}
+        # aiohttp's server has already decompressed a gzip body: forward it plain.
+        headers = {k: v for k, v in request.headers.items()
+                   if k.lower() not in ("host", "content-length", "content-encoding")}
         async with self._session.request(request.method, self.upstream + request.path_qs, data=body,
                                          headers=headers) as reply:
             payload = await reply.read()
