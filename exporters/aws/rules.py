@@ -10,6 +10,7 @@ embedded metric format specification.
 from __future__ import annotations
 
 import math
+import re
 
 MAX_NAME = 255  # metric names, namespaces, dimension names
 MAX_DIMENSION_VALUE = 1024
@@ -27,8 +28,8 @@ UNITS = frozenset({
 })
 
 
-def _printable_ascii(text: str) -> bool:
-    return text.isascii() and all(" " <= ch <= "~" for ch in text)
+_printable_ascii = re.compile(r"[ -~]*").fullmatch
+_control = re.compile(r"[\x00-\x1f\x7f]").search
 
 
 def namespace_problem(namespace: object) -> str | None:
@@ -51,7 +52,7 @@ def metric_name_problem(name: object) -> str | None:
         return f"metric name {name!r} must be a non-blank string"
     if len(name) > MAX_NAME:
         return f"metric name {name[:40]!r}... is longer than {MAX_NAME} characters"
-    if any(ch < " " or ch == "\x7f" for ch in name):
+    if _control(name):
         return f"metric name {name!r} holds control characters"
     return None
 
