@@ -22,7 +22,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return 2
-    return args.command(args)
+    try:
+        return args.command(args)
+    except BrokenPipeError:  # `fathom replay ... | head`: the reader left, which is fine
+        sys.stderr.close()
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,6 +48,12 @@ def _parser() -> argparse.ArgumentParser:
     command("run", _run, "Run the collector until SIGTERM or SIGINT; SIGHUP reloads the config.")
     command("validate", _validate, "Check a config, building the whole pipeline graph, without starting anything.")
     command("print-config", _print_config, "Print the merged, expanded config with secrets redacted.")
+    sub = command("replay", _replay, "Run log files through the config's logs_to_metrics rules, offline.")
+    sub.add_argument("files", nargs="+", metavar="LOGFILE", help="log files (.gz unzipped, - for stdin)")
+    sub.add_argument("--format", choices=["table", "prometheus", "json"], default="table",
+                     help="how to print the resulting series (default: table)")
+    sub.add_argument("--connector", metavar="ID", help="which logs_to_metrics connector, if there are several")
+    sub.add_argument("--no-progress", action="store_true", help="do not show progress on stderr")
     sub = command("components", _components, "List every registered component.", config=False)
     sub.add_argument("--json", action="store_true", help="machine-readable output")
     return parser
@@ -113,6 +123,26 @@ def _validate(args: argparse.Namespace) -> int:
     for warning in config.warnings:
         print(f"fathom: warning: {warning}", file=sys.stderr)
     print(f"fathom: the config is valid ({len(config.pipelines)} pipelines)")
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from collector import replaytool
+
+    try:
+        config = _load(_config_paths(args), Registry.discover())
+        rules = replaytool.pick_connector(config, args.connector)
+        progress = None if args.no_progress else replaytool.Progress()
+        metrics, bad = replaytool.replay(rules, args.files, progress)
+    except ConfigErrors as exc:
+        _report(exc)
+        return 1
+    except (replaytool.ReplayError, OSError) as exc:
+        print(f"fathom: {exc}", file=sys.stderr)
+        return 1
+    print(replaytool.FORMATS[args.format](metrics))
+    for reason, count in sorted(bad.items()):
+        print(f"fathom: {count} bad records: {reason}", file=sys.stderr)
     return 0
 
 

@@ -1,0 +1,159 @@
+"""``fathom replay``: run log files through a config's ``logs_to_metrics`` rules, offline.
+
+It is how an operator tests rules before deploying them: the same parser,
+conditions and aggregation as the running connector, over whole files, with
+the resulting series printed as a table, Prometheus text or JSON.
+"""
+
+from __future__ import annotations
+
+import gzip
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO, Any, Iterable, Iterator
+
+import orjson
+
+from collector.component import Kind
+from collector.connectors.logs_to_metrics.config import Config
+from collector.connectors.logs_to_metrics.connector import Pipeline
+from collector.errors import CollectorError
+from collector.pdata import LineChunk, Logs, Metrics
+from collector.pdata import metrics as m
+from collector.resolve import ResolvedConfig
+
+BLOCK = 4 << 20
+
+
+class ReplayError(CollectorError):
+    pass
+
+
+def pick_connector(config: ResolvedConfig, wanted: str | None) -> Config:
+    """The ``logs_to_metrics`` connector to replay: the one named, or the only one."""
+    found = {str(id): spec.config for (kind, id), spec in config.components.items()
+             if kind is Kind.CONNECTOR and spec.factory.type == "logs_to_metrics"}
+    if wanted is not None:
+        if wanted not in found:
+            raise ReplayError(f'no logs_to_metrics connector "{wanted}" in the config '
+                              f"(it has: {', '.join(sorted(found)) or 'none'})")
+        chosen = found[wanted]
+    elif len(found) == 1:
+        (chosen,) = found.values()
+    else:
+        raise ReplayError("the config has " + (f"several logs_to_metrics connectors ({', '.join(sorted(found))}): "
+                                               "name one with --connector" if found else
+                                               "no logs_to_metrics connector to replay"))
+    assert isinstance(chosen, Config)
+    # A replay sums the whole input: report it as one cumulative interval.
+    return chosen.model_copy(update={"temporality": "cumulative"})
+
+
+@dataclass
+class Progress:
+    """Lines and bytes read so far, shown on one refreshed line of stderr."""
+
+    stream: IO[str] = field(default_factory=lambda: sys.stderr)
+    lines: int = 0
+    bytes: int = 0
+    started: float = field(default_factory=time.monotonic)
+    _shown: float = 0.0
+
+    def add(self, lines: int, size: int) -> None:
+        self.lines += lines
+        self.bytes += size
+        now = time.monotonic()
+        if now - self._shown >= 0.2:
+            self._shown = now
+            self.show()
+
+    def show(self, end: str = "") -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        self.stream.write(f"\r{self.lines:,} lines, {self.bytes / 1e6:,.1f} MB, "
+                          f"{self.lines / elapsed:,.0f} lines/s, {self.bytes / 1e6 / elapsed:,.1f} MB/s{end}")
+        self.stream.flush()
+
+
+def blocks(paths: Iterable[str]) -> Iterator[bytes]:
+    """Whole-line blocks of about BLOCK bytes from each file (``-`` is stdin, ``.gz`` is unzipped)."""
+    for path in paths:
+        if path == "-":
+            handle: Any = sys.stdin.buffer
+        else:
+            handle = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
+        with handle:
+            rest = b""
+            while chunk := handle.read(BLOCK):
+                cut = chunk.rfind(b"\n")
+                if cut < 0:
+                    rest += chunk
+                    continue
+                block, rest = rest + chunk[:cut], chunk[cut + 1:]
+                yield block
+            if rest:
+                yield rest
+
+
+def replay(config: Config, paths: Iterable[str], progress: Progress | None) -> tuple[Metrics, dict[str, int]]:
+    now = time.time_ns()
+    pipeline = Pipeline(config)
+    bad: dict[str, int] = {}
+    for block in blocks(paths):
+        lines = block.count(b"\n") + 1
+        pipeline.consume(Logs(chunks=[LineChunk(block, lines)]), now)
+        for reason, n in pipeline.pop_bad().items():
+            bad[reason] = bad.get(reason, 0) + n
+        if progress is not None:
+            progress.add(lines, len(block) + 1)
+    if progress is not None:
+        progress.show(end="\n")
+    return pipeline.flush(now), bad
+
+
+def _value(point: m.Point) -> Any:
+    if isinstance(point, m.NumberPoint):
+        return point.value
+    if isinstance(point, m.HistogramPoint):
+        return {"count": point.count, "sum": point.sum,
+                "buckets": dict(zip([*map(str, point.bounds), "+Inf"], point.bucket_counts))}
+    return {"count": getattr(point, "count", None), "sum": getattr(point, "sum", None)}
+
+
+def rows(metrics: Metrics) -> list[dict[str, Any]]:
+    out = []
+    for _, _, metric in metrics.iter_metrics():
+        for point in metric.points:
+            out.append({"name": metric.name, "type": metric.type.value, "unit": metric.unit,
+                        "attributes": dict(point.attributes), "value": _value(point)})
+    out.sort(key=lambda r: (r["name"], sorted(r["attributes"].items())))
+    return out
+
+
+def as_json(metrics: Metrics) -> str:
+    return orjson.dumps(rows(metrics), option=orjson.OPT_INDENT_2).decode()
+
+
+def as_table(metrics: Metrics) -> str:
+    lines = []
+    for r in rows(metrics):
+        attrs = ", ".join(f"{k}={v}" for k, v in r["attributes"].items())
+        value = r["value"]
+        if isinstance(value, dict):
+            value = f"count={value['count']} sum={value['sum']:g}"
+        lines.append((r["name"], r["type"], attrs, str(value)))
+    if not lines:
+        return "(no series)"
+    widths = [max(len(row[i]) for row in lines + [("metric", "type", "attributes", "value")]) for i in range(4)]
+    header = ("metric", "type", "attributes", "value")
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in [header, *lines])
+
+
+def as_prometheus(metrics: Metrics) -> str:
+    from exporters.prometheus.render import render
+
+    return render([metrics]).decode()
+
+
+FORMATS = {"table": as_table, "json": as_json, "prometheus": as_prometheus}
+
