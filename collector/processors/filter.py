@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Union
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from collector.component import ComponentConfig, Consumer, Factory, Host, Kind, Settings, Signal, Stability
 from collector.expr import Expression
@@ -44,49 +44,37 @@ _FILTERED = {Signal.LOGS: "otelcol_processor_filter_logs_filtered",
              Signal.TRACES: "otelcol_processor_filter_spans_filtered"}
 
 
-def _conditions(value: Conditions | None, signal: Signal) -> Conditions | None:
-    for text in [value] if isinstance(value, str) else value or []:
-        fields.check(Expression(text), signal)
-    return value
+def _texts(value: Conditions | None) -> list[str]:
+    return [value] if isinstance(value, str) else list(value or [])
 
 
-class _Section(ComponentConfig):
+class Section(ComponentConfig):
+    """The conditions of one signal."""
+
     include: Conditions | None = Field(None, description="Keep only items meeting one of these conditions.")
     exclude: Conditions | None = Field(None, description="Drop items meeting any of these conditions.")
 
 
-class LogsSection(_Section):
-    @field_validator("include", "exclude")
-    @classmethod
-    def _parse(cls, v: Conditions | None) -> Conditions | None:
-        return _conditions(v, Signal.LOGS)
-
-
-class MetricsSection(_Section):
-    @field_validator("include", "exclude")
-    @classmethod
-    def _parse(cls, v: Conditions | None) -> Conditions | None:
-        return _conditions(v, Signal.METRICS)
-
-
-class TracesSection(_Section):
-    @field_validator("include", "exclude")
-    @classmethod
-    def _parse(cls, v: Conditions | None) -> Conditions | None:
-        return _conditions(v, Signal.TRACES)
-
-
 class FilterConfig(ComponentConfig):
-    logs: LogsSection = Field(default_factory=LogsSection, description="Conditions on log records.")
-    metrics: MetricsSection = Field(default_factory=MetricsSection, description="Conditions on metric data points.")
-    traces: TracesSection = Field(default_factory=TracesSection, description="Conditions on spans.")
+    logs: Section = Field(default_factory=Section, description="Conditions on log records.")
+    metrics: Section = Field(default_factory=Section, description="Conditions on metric data points.")
+    traces: Section = Field(default_factory=Section, description="Conditions on spans.")
+
+    @field_validator("logs", "metrics", "traces")
+    @classmethod
+    def _parse(cls, section: Section, info: ValidationInfo) -> Section:
+        """Every condition parses and names fields that the section's signal has."""
+        signal = Signal(info.field_name)
+        for text in _texts(section.include) + _texts(section.exclude):
+            fields.check(Expression(text), signal)
+        return section
 
 
-def keep_test(section: _Section, signal: Signal) -> Callable[[Any], bool] | None:
+def keep_test(section: Section, signal: Signal) -> Callable[[Any], bool] | None:
     """The item test of one section, or ``None`` when it keeps everything."""
 
     def compiled(value: Conditions | None) -> list[Callable[[Any], bool]]:
-        return [fields.bind(Expression(t), signal) for t in ([value] if isinstance(value, str) else value or [])]
+        return [fields.bind(Expression(t), signal) for t in _texts(value)]
 
     include, exclude = compiled(section.include), compiled(section.exclude)
     if not include and not exclude:
