@@ -138,6 +138,8 @@ class Ranking:
         else:
             self.where = None
         self.skipped = 0
+        self._pending: dict[str, int] = {}
+        self._multiplier = rule.value_multiplier
         self._reset()
 
     def _reset(self) -> None:
@@ -151,26 +153,41 @@ class Ranking:
         parts = []
         for get in self.keys:
             v = get(item)
-            if v is MISSING or v is None or isinstance(v, (dict, list)):
-                self.skipped += 1
-                return
-            parts.append(v if type(v) is str else _text(v))
+            if type(v) is not str:
+                if v is MISSING or v is None or isinstance(v, (dict, list)):
+                    self.skipped += 1
+                    return
+                v = _text(v)
+            parts.append(v)
         weight = 1
         if self.value is not None:
             v = self.value(item)
             if type(v) not in (int, float) or v < 0:
                 self.skipped += 1
                 return
-            weight = round(v * self.rule.value_multiplier)
+            weight = round(v * self._multiplier) if self._multiplier != 1.0 or type(v) is float else v
             if not weight:
                 return
         key = parts[0] if len(parts) == 1 else _SEP.join(parts)
-        self.items.update(key, weight)
-        self.distinct.update(key)
-        self.total += weight
+        self._pending[key] = self._pending.get(key, 0) + weight
+
+    def drain(self) -> None:
+        """Move the batch's per-key sums into the sketches: one update per distinct key, not per record.
+
+        The sketches' guarantees hold for weighted updates in any order, and
+        skewed data repeats keys within a batch, so this saves most updates;
+        memory stays bounded by the batch size.
+        """
+        update, distinct = self.items.update, self.distinct.update
+        for key, weight in self._pending.items():
+            update(key, weight)
+            distinct(key)
+            self.total += weight
+        self._pending.clear()
 
     def flush(self, start_ns: int, now_ns: int) -> list[m.Metric]:
         """The window's metrics; starts a new window."""
+        self.drain()
         rule, scale = self.rule, self.rule.value_multiplier
         ranked = self.items.get_frequent_items(datasketches.frequent_items_error_type.NO_FALSE_NEGATIVES)
         ranked.sort(key=lambda r: (-r[1], r[0]))
@@ -209,6 +226,12 @@ def _text(v: Any) -> str:
 
 def feed(batch: Batch, rankings: list[Ranking]) -> None:
     """Every record or point of ``batch`` into every ranking."""
+    _feed(batch, rankings)
+    for r in rankings:
+        r.drain()
+
+
+def _feed(batch: Batch, rankings: list[Ranking]) -> None:
     if isinstance(batch, Metrics):
         for rm, _, metric in batch.iter_metrics():
             for point in metric.points:

@@ -39,8 +39,8 @@ _STATUS = ("unset", "ok", "error")
 class LogItem:
     """A log record as conditions see it; attributes and body are decoded on first use.
 
-    Built from an OTLP record (``record``) or from a raw line (``line``) and
-    the attributes of its chunk.
+    Built from an OTLP record (``record``) or from a raw line (``line``, parsed
+    at once: a line is read for its fields) and the attributes of its chunk.
     """
 
     __slots__ = ("resource", "record", "line", "_attributes", "_body")
@@ -51,7 +51,7 @@ class LogItem:
         self.record = record
         self.line = line
         self._attributes = attributes
-        self._body: Any = MISSING
+        self._body: Any = MISSING if line is None else _parse_body(line)
 
     @property
     def attributes(self) -> Mapping[str, Any]:
@@ -62,8 +62,7 @@ class LogItem:
     @property
     def body(self) -> Any:
         if self._body is MISSING:
-            raw = self.line if self.record is None else from_anyvalue(self.record.body)
-            self._body = _parse_body(raw)
+            self._body = _parse_body(from_anyvalue(self.record.body)) if self.record is not None else None
         return self._body
 
 
