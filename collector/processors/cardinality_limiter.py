@@ -84,17 +84,16 @@ class CardinalityLimiter:
         pass
 
     async def consume(self, batch: Metrics) -> None:
-        batch.invalidate_serialized()
         for table in (*self._series.values(), *self._values.values(), self._sources, self._totals):
             table.expire()
         for rm in batch.resource_metrics:
             resource = freeze(rm.resource.attributes)
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
-                    self._limit(metric, (resource, sm.scope.name, sm.scope.version))
+                    self._limit(batch, metric, (resource, sm.scope.name, sm.scope.version))
         await self._next.consume(batch)
 
-    def _limit(self, metric: m.Metric, scope_key: tuple) -> None:
+    def _limit(self, batch: Metrics, metric: m.Metric, scope_key: tuple) -> None:
         name = metric.name
         series = self._series.get(name)
         if series is None:
@@ -120,7 +119,8 @@ class CardinalityLimiter:
                 folded[key] = self._fold(metric, folded.get(key), point, source, key, attrs)
             else:
                 dropped += 1
-        if folded or dropped:
+        if folded or dropped:  # a batch within its limits keeps its OTLP bytes
+            batch.invalidate_serialized()
             metric.points = kept + list(folded.values())
         self._telemetry.add("fathom_cardinality_overflow_points", overflowed, {"metric": name},
                             description="Points folded into the overflow series because their metric hit its limit")
