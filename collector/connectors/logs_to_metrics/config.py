@@ -141,6 +141,10 @@ class Config(ComponentConfig):
     max_staleness: Duration = Field(300.0, description="Series not updated for this long are dropped (cumulative).")
     max_line_bytes: PositiveInt = Field(65536, description="Longer lines are counted as bad (`too_long`) and skipped.")
     metrics: list[MetricRule] = Field(default_factory=list, description="The metric rules.")
+    emf_cardinality_limit: PositiveInt = Field(
+        10000, description="parser `emf` only: series kept per EMF metric; further new series fold into one "
+                           "with otel.metric.overflow=\"true\"."
+    )
 
     @field_validator("flush_interval")
     @classmethod

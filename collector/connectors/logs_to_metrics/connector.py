@@ -16,6 +16,7 @@ from typing import Any, Mapping
 from collector.component import Consumer, Host, Settings, Signal
 from collector.connectors.logs_to_metrics.aggregate import Aggregator, merge
 from collector.connectors.logs_to_metrics.config import Config
+from collector.connectors.logs_to_metrics.emf import EmfMetrics, EmfScanner
 from collector.connectors.logs_to_metrics.plan import Plan
 from collector.connectors.logs_to_metrics.scan_py import Scanner
 from collector.connectors.logs_to_metrics.text_parsers import parse_logfmt, regex_parser
@@ -38,7 +39,7 @@ def make_scanner(plan: Plan) -> Any:
     if config.parser == "regex":
         assert config.pattern is not None
         return Scanner(plan, regex_parser(config.pattern))
-    return Scanner(plan)  # emf: JSON lines; the directives are read by collector.emf
+    raise ValueError(f"no line scanner for parser {config.parser!r}")  # emf: see Pipeline
 
 
 class Pipeline:
@@ -46,7 +47,9 @@ class Pipeline:
 
     def __init__(self, config: Config, on_overflow: Any = lambda name, n: None) -> None:
         self.plan = Plan(config)
-        self.scanner = make_scanner(self.plan)
+        # EMF events carry their own metric definitions: the emf module records them beside the rules.
+        self.emf = EmfMetrics(config, on_overflow) if config.parser == "emf" else None
+        self.scanner = EmfScanner(self.plan, self.emf) if self.emf else make_scanner(self.plan)
         # OTLP records with a map body skip line parsing; the twin applies rules to dicts.
         self.records = self.scanner if isinstance(self.scanner, Scanner) else Scanner(self.plan)
         self.aggregator = Aggregator(self.plan, on_overflow)
@@ -86,7 +89,10 @@ class Pipeline:
         if self.records is not self.scanner:
             for mine, other in zip(interval, self.records.drain()):
                 _merge_intervals(mine, other)
-        return self.aggregator.flush(interval, now_ns)
+        metrics = self.aggregator.flush(interval, now_ns)
+        if self.emf is not None:
+            metrics = Metrics(metrics.resource_metrics + self.emf.flush(now_ns).resource_metrics)
+        return metrics
 
 
 def _merge_intervals(into: dict, other: dict) -> None:
