@@ -16,13 +16,15 @@ import asyncio
 import random
 import time
 from abc import ABC, abstractmethod
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from collector.component import ComponentConfig, Host, Settings
+from collector.component import ComponentConfig, ComponentID, Host, Settings
 from collector.configtypes import Duration
 from collector.errors import PermanentError, RetryableError
+from collector.pdata import codec
+from collector.queues import DiskQueue, MemoryQueue, WhenFull
 
 if TYPE_CHECKING:
     from collector.pdata import Batch
@@ -35,6 +37,13 @@ class QueueConfig(ComponentConfig):
     blocking: bool = Field(
         False, description="When the queue is full, make the caller wait instead of dropping the batch."
     )
+    when_full: WhenFull = Field(
+        WhenFull.DROP_NEWEST, description="Without blocking, what a full queue drops: the new batch or the oldest queued."
+    )
+    storage: str | None = Field(
+        None, description="A storage extension (such as file_storage) that persists the queue across restarts."
+    )
+    max_size_mib: int = Field(0, ge=0, description="With storage: the most disk the queue may use; 0 is no bound.")
 
 
 class RetryConfig(ComponentConfig):
@@ -86,7 +95,7 @@ class QueuedExporter:
         self.pusher = pusher
         self._log = settings.logger
         self._telemetry = settings.telemetry
-        self._queue: asyncio.Queue[Batch] | None = None
+        self._queue: MemoryQueue[Batch] | DiskQueue | None = None
         self._workers: list[asyncio.Task[None]] = []
         self._started = False
         self._stopped = False
@@ -108,15 +117,31 @@ class QueuedExporter:
     async def start(self, host: Host) -> None:
         if self._started or self._stopped:
             return
-        await self.pusher.start(host)
-        self._started = True
         qc = self.config.sending_queue
         if qc.enabled:
-            self._queue = asyncio.Queue(qc.queue_size)
+            self._queue = self._open_queue(host) if qc.storage else MemoryQueue(qc.queue_size, qc.when_full)
+        await self.pusher.start(host)
+        self._started = True
+        if self._queue is not None:
             self._workers = [
                 asyncio.create_task(self._drain(), name=f"{self.settings.id}-sender-{i}")
                 for i in range(qc.num_consumers)
             ]
+
+    def _open_queue(self, host: Host) -> DiskQueue:
+        qc = self.config.sending_queue
+        assert qc.storage is not None
+        storage = host.get_extension(ComponentID.parse(qc.storage))
+        if storage is None or not hasattr(storage, "queue_options"):
+            raise RuntimeError(f"sending_queue.storage: {qc.storage!r} is not a running storage extension "
+                               "(configure it under extensions: and list it in service.extensions)")
+        queue = DiskQueue(capacity=qc.queue_size, max_bytes=qc.max_size_mib << 20, when_full=qc.when_full,
+                          **storage.queue_options(self.settings.kind.value, self.settings.id))
+        report = queue.open()
+        if report.recovered or report.torn_bytes:
+            self._log.warning("persistent queue recovered %d batches to send; cut %d bytes of torn records",
+                              report.recovered, report.torn_bytes, extra={"notes": report.notes})
+        return queue
 
     async def consume(self, batch: "Batch") -> None:
         """Accept a batch. With the queue on, never waits on the backend."""
@@ -125,23 +150,38 @@ class QueuedExporter:
                 raise RetryableError(f"exporter {self.settings.id} is not running")
             await self._send(batch)
             return
+        item: Any = codec.encode(batch) if isinstance(self._queue, DiskQueue) else batch
         try:
-            self._queue.put_nowait(batch)
-        except asyncio.QueueFull:
-            if self.config.sending_queue.blocking:
-                await self._queue.put(batch)
-                return
+            accepted, dropped = self._queue.offer(item)
+        except OSError as exc:  # the disk refused the write; the queue is left intact
             self._telemetry.add_items("otelcol_exporter_enqueue_failed", batch.signal, batch.item_count())
-            self._log.warning("sending queue is full; dropped a batch of %d items", batch.item_count())
+            self._log.error("cannot persist a batch of %d items: %s", batch.item_count(), exc)
+            return
+        if dropped is not None:
+            old = codec.decode(dropped) if isinstance(dropped, bytes) else dropped
+            self._telemetry.add_items("otelcol_exporter_enqueue_failed", old.signal, old.item_count())
+            self._log.warning("sending queue is full; dropped the oldest batch of %d items", old.item_count())
+        if accepted:
+            return
+        if self.config.sending_queue.blocking:
+            await self._queue.put(item)
+            return
+        self._telemetry.add_items("otelcol_exporter_enqueue_failed", batch.signal, batch.item_count())
+        self._log.warning("sending queue is full; dropped a batch of %d items", batch.item_count())
 
     async def _drain(self) -> None:
         assert self._queue is not None
         while True:
-            batch = await self._queue.get()
+            token, item = await self._queue.get()
             try:
-                await self._send(batch)
-            finally:
-                self._queue.task_done()
+                batch = codec.decode(item) if isinstance(item, bytes) else item
+            except codec.CodecError as exc:
+                self._log.error("dropped an unreadable queued batch: %s", exc)
+                self._queue.done(token)
+                continue
+            # Cancelled mid-send (shutdown cut short): not done, so a disk queue sends it again.
+            await self._send(batch)
+            self._queue.done(token)
 
     async def _send(self, batch: "Batch") -> None:
         """Push with retries; count the outcome. Raises only when there is no queue."""
@@ -155,7 +195,8 @@ class QueuedExporter:
             except PermanentError as exc:
                 return self._failed(batch, f"permanent error: {exc}", exc)
             except asyncio.CancelledError:
-                self._telemetry.add_items("otelcol_exporter_send_failed", signal, count)
+                if not isinstance(self._queue, DiskQueue):  # on disk it is sent again after restart
+                    self._telemetry.add_items("otelcol_exporter_send_failed", signal, count)
                 raise
             except Exception as exc:  # retryable, a timeout, or a bug in the exporter
                 if isinstance(exc, TimeoutError):
@@ -188,7 +229,8 @@ class QueuedExporter:
 
     async def shutdown(self) -> None:
         """Drain the queue, then close. The service bounds this with its deadline:
-        when cancelled, what is still queued is counted as failed."""
+        when cancelled, what is still queued in memory is counted as failed,
+        and what is queued on disk stays there for the next start."""
         if self._stopped:
             return
         self._stopped = True
@@ -202,8 +244,7 @@ class QueuedExporter:
                 task.cancel()
             await asyncio.gather(*self._workers, return_exceptions=True)
             if self._queue is not None:
-                while not self._queue.empty():
-                    left = self._queue.get_nowait()
+                for left in self._queue.leftovers():
                     self._telemetry.add_items("otelcol_exporter_send_failed", left.signal, left.item_count())
+                await self._queue.close()
             await self.pusher.shutdown()
-

@@ -159,3 +159,46 @@ async def test_queue_size_and_capacity_are_observed():
     assert c["otelcol_exporter_queue_capacity"] == 7
     assert c["otelcol_exporter_queue_size"] == 2
     await exporter.shutdown()
+
+
+class StorageHost:
+    def __init__(self, storage) -> None:
+        self.storage = storage
+
+    def get_extension(self, id):
+        return self.storage if str(id) == "file_storage" else None
+
+
+async def test_a_persistent_queue_keeps_what_was_not_sent_for_the_next_start(tmp_path):
+    from collector.extensions.file_storage import FileStorage, FileStorageConfig
+
+    storage = FileStorage(None, FileStorageConfig(directory=str(tmp_path), fsync="never"))
+    host = StorageHost(storage)
+    queue = {"storage": "file_storage", "num_consumers": 2}
+    down, _, telemetry = make(sending_queue=queue, retry_on_failure={"initial_interval": "1s"})
+    down.pusher.outcomes = [RetryableError("503")] * 1000
+    await down.start(host)
+    for n in (1, 2, 3, 4, 5):
+        await down.consume(logs(n))
+    with pytest.raises(TimeoutError):  # the backend stays down: the drain is cut short
+        await asyncio.wait_for(down.shutdown(), 0.2)
+    assert "otelcol_exporter_send_failed_log_records" not in counters(telemetry)  # kept, not failed
+
+    up, pusher, _ = make(sending_queue=queue)
+    await up.start(host)
+    await asyncio.wait_for(up._queue.join(), 5)
+    await up.shutdown()
+    assert sorted(b.item_count() for b in pusher.pushed) == [1, 2, 3, 4, 5]
+    lines = sorted(line for b in pusher.pushed for c in b.chunks for line in c.lines())
+    assert lines.count(b'{"i": 0}') == 5 and len(lines) == 15
+
+    third, pusher, _ = make(sending_queue=queue)
+    await third.start(host)
+    await third.shutdown()
+    assert pusher.pushed == []  # delivered once, not again
+
+
+async def test_a_storage_that_is_not_running_fails_start_clearly():
+    exporter, _, _ = make(sending_queue={"storage": "file_storage/missing"})
+    with pytest.raises(RuntimeError, match="'file_storage/missing' is not a running storage extension"):
+        await exporter.start(StorageHost(None))

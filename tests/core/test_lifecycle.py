@@ -9,6 +9,7 @@ in a test (a port, a required field).
 from __future__ import annotations
 
 import logging
+import tempfile
 
 import pytest
 
@@ -32,6 +33,7 @@ MINIMAL = {
     (Kind.PROCESSOR, "memory_limiter"): {"limit_mib": 100000},
     (Kind.CONNECTOR, "logs_to_metrics"): {"metrics": [{"name": "lines", "type": "counter"}]},
     (Kind.EXTENSION, "health_check"): {"endpoint": "127.0.0.1:0"},
+    (Kind.EXTENSION, "file_storage"): {"directory": tempfile.mkdtemp(prefix="fathom-lifecycle-")},
 }
 
 REGISTRY = Registry.discover()
