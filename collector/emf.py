@@ -152,7 +152,10 @@ class Event:
     root: Mapping[str, Any]
 
     def values(self, name: str) -> list[float]:
-        """The samples of a metric target: one for a number, each member of an array."""
+        """The samples of a number or array target: one for a number, each member of an array.
+
+        A distribution object (accepted only with ``allow_distributions``) is not samples: read ``root``.
+        """
         value = self.root[name]
         return [float(v) for v in value] if type(value) is list else [float(value)]
 

@@ -4,6 +4,7 @@ The EMF path is pure Python (orjson, then collector.emf), so there is no
 compiled twin to run it against.
 """
 
+import asyncio
 
 import orjson
 import pytest
@@ -13,12 +14,20 @@ from aws_embedded_metrics.serializers.log_serializer import LogSerializer
 from aws_embedded_metrics.storage_resolution import StorageResolution
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+from collector.component import Signal
 from collector.connectors.logs_to_metrics import Config, replay
+from collector.connectors.logs_to_metrics import factory as connector_factory
 from collector.connectors.logs_to_metrics.connector import Pipeline
 from collector.connectors.logs_to_metrics.emf import NAMESPACE_ATTRIBUTE, SCOPE, STORAGE_RESOLUTION_METADATA
 from collector.pdata import LineChunk, Logs
 from collector.pdata import metrics as m
 from collector.pdata.anyvalue import to_anyvalue
+from exporters.prometheus.render import render
+from receivers.emf import EmfConfig
+from receivers.emf import factory as receiver_factory
+from tests.logs_to_metrics.conftest import Sink
+from tests.logsources.conftest import Host, make_settings
+from tests.logsources.test_emf import run_client
 
 T = 1_700_000_000_000
 NOW = (T + 5000) * 1_000_000
@@ -203,10 +212,34 @@ def test_config_needs_no_rules_for_emf_and_checks_the_limit():
 
 
 def test_prometheus_shows_count_sum_and_the_namespace_label():
-    from exporters.prometheus.render import render
-
     text = render([run([emf_line(Latency=[5, 7])])[0]]).decode()
     labels = 'aws_emf_namespace="App",Route="/a",otel_scope_name="fathom/logs_to_metrics/emf"'
     assert f"Latency_milliseconds_count{{{labels}}} 2\n" in text
     assert f"Latency_milliseconds_sum{{{labels}}} 12.0\n" in text
     assert f'Latency_milliseconds_bucket{{{labels},le="+Inf"}} 2\n' in text
+
+
+async def test_the_real_client_over_the_emf_receiver_into_the_connector():
+    """aws-embedded-metrics in agent mode -> emf receiver (TCP) -> logs_to_metrics -> metrics."""
+    metrics_sink = Sink()
+    connector = connector_factory.create(make_settings("logs_to_metrics")[0], config(),
+                                         {Signal.METRICS: metrics_sink})
+    receiver = receiver_factory.create(make_settings("emf")[0], EmfConfig(tcp_endpoint="127.0.0.1:0", udp_endpoint=""),
+                                       {Signal.LOGS: connector})
+    await receiver.start(Host())
+    try:
+        await run_client(f"tcp://127.0.0.1:{receiver.servers[0].port}", 10, "custom")
+        for _ in range(100):  # the last lines may still be in the receiver's intake
+            await connector.flush()
+            total = sum(p.count for b in metrics_sink.batches for _, _, mt in b.iter_metrics() for p in mt.points)
+            if total == 10:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await receiver.shutdown()
+        await connector.shutdown()
+    last = by_name(metrics_sink.batches[-1])["Latency"][1]
+    points = series(last)
+    ok = points[key((NAMESPACE_ATTRIBUTE, "FathomTest"), ("Route", "/pay"), ("Status", "200"))]
+    assert (ok.count, ok.sum, ok.min, ok.max) == (5, 20.0, 0.0, 8.0)  # i = 0, 2, 4, 6, 8
+    assert last.unit == "ms"
