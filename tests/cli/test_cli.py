@@ -12,7 +12,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from tests.cli.conftest import free_port
+from tests.conftest import free_port
 
 
 def fathom_cmd(*args: str) -> subprocess.CompletedProcess:

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 from typing import Any
 
 from pydantic import Field
 
 from collector.component import ComponentConfig, Factory, Kind, Signal, Stability
+from collector.errors import RetryableError
 from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporter
 from collector.pdata import LineChunk, Logs
 
@@ -22,7 +24,7 @@ class GenConfig(ComponentConfig):
     batch: int = Field(10, ge=1, description="Records per batch.")
     interval: float = Field(0.01, ge=0, description="Seconds between batches.")
     total: int = Field(0, ge=0, description="Stop after this many records; 0 never stops.")
-    start_file: str = Field("", description="Write the start time here (for restart tests).")
+    tag: str = Field("", description="Added to every record, to tell the runs of a restart test apart.")
 
 
 class Gen:
@@ -40,7 +42,8 @@ class Gen:
         c = self._config
         while not c.total or self.sent < c.total:
             n = c.batch if not c.total else min(c.batch, c.total - self.sent)
-            data = "\n".join(json.dumps({"seq": self.sent + i}) for i in range(n)).encode()
+            tag = {"run": c.tag} if c.tag else {}
+            data = "\n".join(json.dumps({**tag, "seq": self.sent + i}) for i in range(n)).encode()
             await self._next.consume(Logs(chunks=[LineChunk(data, n)]))
             self.sent += n
             await asyncio.sleep(c.interval)
@@ -54,6 +57,7 @@ class Gen:
 class FileConfig(ExporterConfig):
     path: str = Field(description="Append one JSON line per exported record.")
     delay: float = Field(0.0, ge=0, description="Seconds each push takes.")
+    down_flag: str = Field("", description="While this file exists the backend is down: pushes fail, retryably.")
 
 
 class FileExporter(PushExporter):
@@ -62,6 +66,8 @@ class FileExporter(PushExporter):
 
     async def push(self, batch: Any) -> None:
         await asyncio.sleep(self._config.delay)
+        if self._config.down_flag and os.path.exists(self._config.down_flag):
+            raise RetryableError("backend down")
         with open(self._config.path, "a") as f:
             for chunk in batch.chunks or []:
                 for line in chunk.lines():

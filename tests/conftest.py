@@ -1,4 +1,4 @@
-"""Run a real ``fathom`` process; the third-party test plugin is installed for the run."""
+"""Shared by every test: a real ``fathom`` process, free ports, and the third-party test plugin installed."""
 
 from __future__ import annotations
 
@@ -14,15 +14,19 @@ from typing import Iterator
 
 import pytest
 
-PLUGIN = Path(__file__).parent.parent / "plugin"
+PLUGIN = Path(__file__).parent / "plugin"
 
 
 @pytest.fixture(scope="session", autouse=True)
 def plugin_installed() -> None:
-    """Install tests/plugin like any third-party package: through pip, entry points and all."""
-    if importlib.util.find_spec("fathom_testplugin") is None:
+    """Install tests/plugin like any third-party package: through pip, entry points and all.
+
+    Editable, so a machine that kept an older install still runs this checkout's plugin.
+    """
+    spec = importlib.util.find_spec("fathom_testplugin")
+    if spec is None or not str(spec.origin).startswith(str(PLUGIN)):
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
-                        str(PLUGIN)], check=True)
+                        "-e", str(PLUGIN)], check=True)
 
 
 def free_port() -> int:
