@@ -141,6 +141,22 @@ class Consumer(Protocol):
     async def consume(self, batch: "Batch") -> None: ...
 
 
+@runtime_checkable
+class Stateful(Protocol):
+    """A component whose state outlives a reload (SIGHUP).
+
+    On reload the service asks the old instance to ``hand_over`` instead of
+    shutting down: stop like ``shutdown``, but return what it holds (queued
+    batches, cumulative series, read positions) rather than draining or
+    dropping it. The new instance of the same kind, id and type gets it in
+    ``take_over`` before it starts.
+    """
+
+    async def hand_over(self) -> Any: ...
+
+    def take_over(self, state: Any) -> None: ...
+
+
 class Processor(Component, Consumer, Protocol):
     pass
 

@@ -96,6 +96,7 @@ class QueuedExporter:
         self._log = settings.logger
         self._telemetry = settings.telemetry
         self._queue: MemoryQueue[Batch] | DiskQueue | None = None
+        self._inherited: list[Batch] = []  # batches handed over by the instance this one replaces
         self._workers: list[asyncio.Task[None]] = []
         self._started = False
         self._stopped = False
@@ -122,6 +123,9 @@ class QueuedExporter:
             self._queue = self._open_queue(host) if qc.storage else MemoryQueue(qc.queue_size, qc.when_full)
         await self.pusher.start(host)
         self._started = True
+        inherited, self._inherited = self._inherited, []
+        for batch in inherited:
+            await self.consume(batch)
         if self._queue is not None:
             self._workers = [
                 asyncio.create_task(self._drain(), name=f"{self.settings.id}-sender-{i}")
@@ -195,9 +199,9 @@ class QueuedExporter:
             except PermanentError as exc:
                 return self._failed(batch, f"permanent error: {exc}", exc)
             except asyncio.CancelledError:
-                if not isinstance(self._queue, DiskQueue):  # on disk it is sent again after restart
+                if self._queue is None:
                     self._telemetry.add_items("otelcol_exporter_send_failed", signal, count)
-                raise
+                raise  # a queued batch is still the queue's: counted or handed over there
             except Exception as exc:  # retryable, a timeout, or a bug in the exporter
                 if isinstance(exc, TimeoutError):
                     reason = f"timed out after {self.config.timeout:g}s"
@@ -226,6 +230,29 @@ class QueuedExporter:
                         extra={"exporter": str(self.settings.id)})
         if self._queue is None:
             raise exc if isinstance(exc, (PermanentError, RetryableError)) else RetryableError(reason)
+
+    async def hand_over(self) -> list["Batch"]:
+        """Stop without draining; return the batches held in memory for a successor.
+
+        A disk queue needs no handing over: the successor reopens the same
+        files and finds everything that was not done, in-flight batches too.
+        """
+        if self._stopped or not self._started:
+            self._stopped = True
+            return self._inherited
+        self._stopped = True
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        held = self._queue.leftovers() if self._queue is not None else []
+        if self._queue is not None:
+            await self._queue.close()
+        await self.pusher.shutdown()
+        return held
+
+    def take_over(self, state: list["Batch"]) -> None:
+        """Queue what the replaced instance held; sent once this one starts."""
+        self._inherited.extend(state)
 
     async def shutdown(self) -> None:
         """Drain the queue, then close. The service bounds this with its deadline:

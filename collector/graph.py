@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from collector.component import Component, ComponentID, Consumer, Host, Kind, Settings, Signal
+from collector.component import Component, ComponentID, Consumer, Host, Kind, Settings, Signal, Stateful
 from collector.fanout import ObservedExporter, ObservedProcessorEdge, ObservedReceiver, fan_out
 from collector.resolve import PipelineSpec, ResolvedConfig
 from collector.telemetry import Telemetry
@@ -35,6 +35,11 @@ class Node:
     id: ComponentID
     component: Component
     pipeline: str = ""
+
+    @property
+    def key(self) -> tuple[Kind, ComponentID, str]:
+        """What identifies the same component across a reload."""
+        return self.kind, self.id, self.pipeline
 
     @property
     def label(self) -> str:
@@ -136,28 +141,42 @@ class Graph:
         for node in self.nodes:
             try:
                 await node.component.start(host)
-            except Exception as exc:
-                await self.shutdown(deadline=5.0)
+            except Exception as exc:  # the caller shuts down (or hands over) what started
                 raise StartError(f"{node.label} failed to start: {exc}") from exc
             self._started.append(node)
 
-    async def shutdown(self, deadline: float) -> None:
+    async def shutdown(self, deadline: float, successor: "Graph | None" = None) -> None:
         """Stop upstream first; each component drains into its still-running consumers.
 
         ``deadline`` (seconds) bounds the whole drain; a component that has
         not finished by its share of it is cancelled and the rest go on.
+        With a ``successor`` (a reload), a stateful component that the new
+        graph has too hands its state over instead of draining.
         """
         loop = asyncio.get_running_loop()
         end = loop.time() + deadline
         started, self._started = self._started, []
-        for node in reversed(started):
+        heirs = successor.stateful_nodes() if successor is not None else {}
+        for node in reversed(self.nodes):
             remaining = max(end - loop.time(), 0.05)
+            heir = heirs.get(node.key) if isinstance(node.component, Stateful) else None
+            if heir is not None and type(heir.component) is not type(node.component):
+                heir = None
+            if heir is None and node not in started:
+                continue  # never started, nothing to stop or to pass on
             try:
-                await asyncio.wait_for(node.component.shutdown(), remaining)
+                if heir is not None:
+                    state = await asyncio.wait_for(node.component.hand_over(), remaining)
+                    heir.component.take_over(state)
+                else:
+                    await asyncio.wait_for(node.component.shutdown(), remaining)
             except TimeoutError:
                 log.error("%s did not drain within the shutdown deadline", node.label)
             except Exception:
                 log.exception("%s failed to shut down", node.label)
+
+    def stateful_nodes(self) -> dict[tuple[Kind, ComponentID, str], Node]:
+        return {node.key: node for node in self.nodes if isinstance(node.component, Stateful)}
 
 
 class StartError(Exception):

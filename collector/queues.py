@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import enum
+import itertools
 import os
 import struct
 import zlib
@@ -49,6 +50,8 @@ class MemoryQueue(Generic[T]):
         self.capacity = capacity
         self.when_full = when_full
         self._queue: asyncio.Queue[T] = asyncio.Queue(capacity)
+        self._in_flight: dict[int, T] = {}
+        self._tokens = itertools.count()
 
     def qsize(self) -> int:
         return self._queue.qsize()
@@ -68,18 +71,23 @@ class MemoryQueue(Generic[T]):
     async def put(self, item: T) -> None:
         await self._queue.put(item)
 
-    async def get(self) -> tuple[Any, T]:
-        return None, await self._queue.get()
+    async def get(self) -> tuple[int, T]:
+        item = await self._queue.get()
+        token = next(self._tokens)
+        self._in_flight[token] = item
+        return token, item
 
-    def done(self, token: Any) -> None:
+    def done(self, token: int) -> None:
+        del self._in_flight[token]
         self._queue.task_done()
 
     async def join(self) -> None:
         await self._queue.join()
 
     def leftovers(self) -> list[T]:
-        """What was never taken; the queue is unusable afterwards."""
-        out = []
+        """What was taken but not done, then what was never taken; the queue is unusable afterwards."""
+        out = list(self._in_flight.values())
+        self._in_flight.clear()
         while not self._queue.empty():
             out.append(self._queue.get_nowait())
         return out

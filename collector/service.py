@@ -89,29 +89,34 @@ class Service:
         log.info("collector stopped")
 
     async def reload(self, config: ResolvedConfig) -> None:
-        """Swap in a checked config: drain the old pipelines, then start the new ones.
+        """Swap in a checked config: stop the old pipelines, then start the new ones.
 
         Components are created before anything is stopped, so a factory
-        error leaves the running pipelines untouched. If the new pipelines
-        fail to start (a port still bound, say), the old config is rebuilt.
+        error leaves the running pipelines untouched. A stateful component
+        that the new config keeps (same kind, id and type) hands its state
+        (queued batches, cumulative series, read positions) to its
+        successor; the others drain. If the new pipelines fail to start (a
+        port still bound, say), the old config is rebuilt.
         """
         new_graph = build(config, self.telemetry)
         old_config = self.config
         self.ready = False
         if self.graph is not None:
-            await self.graph.shutdown(old_config.service.shutdown_timeout)
+            await self.graph.shutdown(old_config.service.shutdown_timeout, successor=new_graph)
         await self._stop_extensions()
         try:
             await self._start_extensions(config)
             await new_graph.start(self)
-        except StartError as exc:
+        except (StartError, OSError) as exc:
             log.error("new config failed to start (%s); restoring the previous one", exc)
+            restored = build(old_config, self.telemetry)
+            await new_graph.shutdown(config.service.shutdown_timeout, successor=restored)
             await self._stop_extensions()
             await self._start_extensions(old_config)
-            self.graph = build(old_config, self.telemetry)
-            await self.graph.start(self)
+            self.graph = restored
+            await restored.start(self)
             self.ready = True
-            raise
+            raise StartError(str(exc)) from exc
         self.config, self.graph, self.ready = config, new_graph, True
         log.info("configuration reloaded", extra={"pipelines": sorted(config.pipelines)})
 
