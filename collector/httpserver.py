@@ -39,10 +39,8 @@ class HttpServer:
     @property
     def port(self) -> int:
         """The bound port: differs from the configured one when that was 0."""
-        if self._site is not None and self._site._server is not None:
-            sockets = getattr(self._site._server, "sockets", None)
-            if sockets:
-                return sockets[0].getsockname()[1]
+        if self._site is not None and self._runner.addresses:
+            return self._runner.addresses[0][1]
         return self._port
 
     async def start(self) -> None:

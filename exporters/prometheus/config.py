@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from collector.httpserver import parse_endpoint
 from pydantic import Field, field_validator
 
 from collector.component import ComponentConfig
@@ -16,14 +17,6 @@ _LABEL_NAME = re.compile(r"^[a-zA-Z_][a-zA-Z0-9_]*$")
 
 class ResourceToTelemetryConfig(ComponentConfig):
     enabled: bool = Field(False, description="Copy every resource attribute onto every series as a label.")
-
-
-def parse_endpoint(endpoint: str) -> tuple[str, int]:
-    """``host:port`` (``[::1]:port`` for IPv6) to its parts; ValueError names the value."""
-    host, sep, port = endpoint.rpartition(":")
-    if not sep or not port.isdigit() or int(port) > 65535:
-        raise ValueError(f"invalid endpoint {endpoint!r}: expected host:port, such as 127.0.0.1:9464")
-    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def check_label_names(labels: dict[str, str]) -> dict[str, str]:

@@ -19,45 +19,50 @@ import time
 from aiohttp import web
 
 from collector.component import Factory, Host, Kind, Settings, Signal, Stability
+from collector.httpserver import HttpServer
 from collector.pdata import Batch
 from collector.pdata.metrics import Metrics
-from exporters.prometheus.config import PrometheusConfig, parse_endpoint
+from exporters.prometheus.config import PrometheusConfig
 from exporters.prometheus.cumulative import CumulativeStore, expire_forever
 from exporters.prometheus.render import CONTENT_TYPE_TEXT, negotiate, render
 
 
 class PrometheusExporter:
-    """A Component and Consumer of metrics; start and shutdown are safe in any order."""
+    """A Component and Consumer of metrics; start and shutdown are safe in any order.
+
+    Its series survive a reload: the store is handed to the instance that
+    replaces it, so counters keep their start times and values.
+    """
 
     mutates_data = False
+    #: it counts sent and dropped points itself (the graph must not count them again)
+    counts_itself = True
 
     def __init__(self, settings: Settings, config: PrometheusConfig) -> None:
         self.settings = settings
         self.config = config
         self.store = CumulativeStore()
         self._options = config.render_options()
-        self._runner: web.AppRunner | None = None
-        self._expiry: asyncio.Task[None] | None = None
-        self._stopped = False
-        #: the port actually listened on (the configured one, or the kernel's pick for port 0)
-        self.port: int | None = None
-
-    async def start(self, host: Host) -> None:
-        if self._runner is not None or self._stopped:
-            return
-        address, port = parse_endpoint(self.config.endpoint)
         app = web.Application()
         app.router.add_get("/metrics", self._scrape)
-        runner = web.AppRunner(app, access_log=None, handle_signals=False)
-        await runner.setup()
-        site = web.TCPSite(runner, address, port)
+        self.server = HttpServer(app, config.endpoint)
+        self._expiry: asyncio.Task[None] | None = None
+        self._running = False
+        self._stopped = False
+
+    @property
+    def port(self) -> int:
+        """The port actually listened on (the kernel's pick when port 0 was asked for)."""
+        return self.server.port
+
+    async def start(self, host: Host) -> None:
+        if self._running or self._stopped:
+            return
         try:
-            await site.start()
+            await self.server.start()
         except OSError as exc:
-            await runner.cleanup()
-            raise OSError(f"exporter {self.settings.id}: cannot listen on {self.config.endpoint}: {exc}") from exc
-        self._runner = runner
-        self.port = runner.addresses[0][1]  # the kernel's pick when port 0 was asked for
+            raise OSError(exc.errno, f"exporter {self.settings.id}: {exc.strerror}") from exc
+        self._running = True
         self._expiry = asyncio.create_task(expire_forever(self.store, self.config.metric_expiration),
                                            name=f"{self.settings.id}-expiry")
 
@@ -94,9 +99,16 @@ class PrometheusExporter:
             self._expiry.cancel()
             await asyncio.gather(self._expiry, return_exceptions=True)
             self._expiry = None
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
+        if self._running:
+            self._running = False
+            await self.server.stop()
+
+    async def hand_over(self) -> CumulativeStore:
+        await self.shutdown()
+        return self.store
+
+    def take_over(self, store: CumulativeStore) -> None:
+        self.store = store
 
 
 def create(settings: Settings, config: PrometheusConfig) -> PrometheusExporter:

@@ -59,7 +59,7 @@ async def test_lifecycle_in_any_order() -> None:
     await exp.shutdown()
     await exp.shutdown()
     await exp.start(NoHost())  # after shutdown: stays stopped
-    assert exp.port is None
+    assert not exp._running
     exp = await started()
     await exp.start(NoHost())
     await exp.shutdown()
@@ -133,3 +133,15 @@ async def test_promtool_accepts_the_scrape(exporter: PrometheusExporter) -> None
     await exporter.consume(batch(counter("c", 1), gauge("g", 2.5, unit="By"), resource={"service.name": "a", "x": "y"}))
     _, body = await scrape(exporter)
     promtool_check(body)
+
+
+async def test_series_survive_a_hand_over_to_a_successor() -> None:
+    old = await started()
+    await old.consume(batch(counter("requests", 3, {"path": "/"}, description="requests")))
+    new = factory.create(settings(), PrometheusConfig(endpoint="127.0.0.1:0"))
+    new.take_over(await old.hand_over())
+    await new.start(NoHost())
+    _, body = await scrape(new)
+    assert [line for line in body.decode().splitlines() if line.startswith("requests_total")] == [
+        'requests_total{path="/",otel_scope_name="lib",otel_scope_version="1.2",job="api",instance="i-1"} 3']
+    await new.shutdown()
