@@ -86,3 +86,26 @@ async def test_self_metrics_count_every_boundary(resolve_text):
     assert points[("otelcol_receiver_accepted_log_records", (("receiver", "source"),))] == 3
     assert points[("otelcol_exporter_sent_log_records", (("exporter", "recorder"),))] == 3
     assert points[("otelcol_processor_incoming_items", (("otel.signal", "logs"), ("processor", "pass")))] == 3 + 3
+
+
+async def test_an_exporter_that_counts_itself_is_counted_once(resolve_text):
+    from collector.pdata import Metrics
+    from collector.pdata import metrics as m
+
+    telemetry = Telemetry()
+    graph = build(resolve_text(textwrap.dedent("""
+        receivers: {source: {}}
+        exporters: {prometheus: {endpoint: "127.0.0.1:0"}, recorder: {}}
+        service:
+          pipelines:
+            metrics: {receivers: [source], exporters: [prometheus, recorder]}
+    """)), telemetry)
+    await graph.start(FakeHost())
+    points = [m.NumberPoint({"i": i}, 1, i) for i in range(3)]
+    batch = Metrics([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
+        m.Metric("g", m.MetricType.GAUGE, points)])])])
+    await Source.instances["source"].send(batch)
+    await graph.shutdown(deadline=5)
+    sent = {tuple(p.attributes.items()): p.value for _, _, metric in telemetry.collect().iter_metrics()
+            if metric.name == "otelcol_exporter_sent_metric_points" for p in metric.points}
+    assert sent == {(("exporter", "prometheus"),): 3, (("exporter", "recorder"),): 3}
