@@ -57,8 +57,13 @@ class LineIntake:
         return self._bytes >= self._max
 
     def put(self, lines: Lines) -> bool:
-        """Queues complete records; False (and counted as refused) when the intake is full."""
-        if self.full or self._stopping.is_set():
+        """Queues complete records; False (and counted as refused) once stopped.
+
+        It does not refuse when full: a TCP source pauses after the read that
+        filled it, so the overshoot is one read per connection; a UDP source
+        checks :attr:`full` first and drops the datagram.
+        """
+        if self._stopping.is_set():
             self.settings.telemetry.add_items("otelcol_receiver_refused", Signal.LOGS, lines.count)
             return False
         data, bad = self._recoder.recode(lines.data)

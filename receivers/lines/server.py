@@ -14,7 +14,7 @@ import socket
 import ssl
 from typing import Any
 
-from collector.component import Settings
+from collector.component import Signal
 from collector.httpserver import parse_endpoint
 from receivers.lines.delivery import bad_input
 from receivers.lines.framing import LineFramer, Lines
@@ -47,12 +47,11 @@ class _Connection(asyncio.Protocol, _Framed):
         self.transport: asyncio.Transport | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
         if len(self.server.connections) >= self.server.max_connections:
             bad_input(self.intake.settings, "too_many_connections", 1)
             transport.abort()
             return
-        self.transport = transport
+        self.transport = transport  # type: ignore[assignment]  # uvloop's transports are not asyncio.Transport
         self.server.connections.add(self)
         if self.intake.full:
             self.intake.pause(transport)
@@ -122,6 +121,13 @@ class _Datagrams(asyncio.DatagramProtocol, _Framed):
     """Each datagram holds whole records: one, or several separated by newlines."""
 
     def datagram_received(self, data: bytes, addr: Any) -> None:
+        if self.intake.full:  # datagrams cannot be paused: drop and count
+            self.intake.settings.telemetry.add_items("otelcol_receiver_refused", Signal.LOGS, 1)
+            return
+        if len(data) <= self.framer.max_line_size and data.find(b"\n") in (-1, len(data) - 1):
+            # the usual datagram: one record, maybe newline-terminated; no framing state needed
+            self.intake.put(Lines(data[:-1] if data.endswith(b"\n") else data, 1))
+            return
         lines = self.framer.feed(data)
         last = self.framer.flush()
         if last is not None:
