@@ -22,6 +22,10 @@ from tests.core.components import logs
 MINIMAL = {
     (Kind.RECEIVER, "otlp"): {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}},
     (Kind.RECEIVER, "testgen"): {"total": 1},
+    (Kind.RECEIVER, "filelog"): {"include": ["/nonexistent/*.log"]},
+    (Kind.RECEIVER, "tcplog"): {"listen_address": "127.0.0.1:0"},
+    (Kind.RECEIVER, "udplog"): {"listen_address": "127.0.0.1:0"},
+    (Kind.RECEIVER, "emf"): {"tcp_endpoint": "127.0.0.1:0", "udp_endpoint": "127.0.0.1:0"},
     (Kind.EXPORTER, "prometheus"): {"endpoint": "127.0.0.1:0"},
     (Kind.EXPORTER, "otlp"): {"endpoint": "127.0.0.1:9", "tls": {"insecure": True},
                               "retry_on_failure": {"enabled": False}, "timeout": "100ms"},
