@@ -1,34 +1,64 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
 """Compiled twin of ``collector.connectors.logs_to_metrics.scan_py.Scanner`` (JSON lines).
 
-One hot function over a whole buffer, in blocks of lines:
+One pass over a buffer of lines, without the GIL for every line the C code
+can finish alone:
 
-1. without the GIL: validate each line as strict JSON (as orjson does:
-   UTF-8, surrogate pairs, depth 1024, no infinite numbers) and record,
-   for each field slot the rules name, the span and type of its value,
-   walking a trie of field paths, so no object is built per line;
-2. with the GIL: evaluate `where` (memoised per distinct raw values, the
-   condition itself is the Python closure), read values and dimensions
-   from the spans, and update per-series accumulators held in C arrays.
+1. validate each line as strict JSON (as orjson does: UTF-8, surrogate
+   pairs, depth 1024, no infinite numbers) and record, for each field slot
+   the rules name, the span and type of its value, walking a trie of field
+   paths, so no object is built per line; strings are searched eight bytes
+   at a time (``swar.h``) and UTF-8 is checked only for lines that hold a
+   non-ASCII byte or fail to parse;
+2. read values and dimensions from the spans, find the series in a C hash
+   table keyed on the dimension bytes (``key_table.h``) and update its
+   accumulator, held in C arrays.
 
-Semantics (orders of checks, reasons, canonical dimension text) are the
-twin's; anything rare (a dimension or condition on ``resource.*`` or
-``attributes.*``, RFC 3339 timestamps, float dimensions) calls the twin's
-own helpers so there is one definition.
+A line the C code cannot finish alone - a rule with a `where` condition
+(the condition is the Python closure, memoised per distinct raw values), a
+value or dimension from ``resource.*``/``attributes.*``, a float dimension,
+an RFC 3339 timestamp - is applied with the GIL, in line order, with the
+twin's own helpers, so there is one definition of each rule.
 """
 
 from libc.stdlib cimport malloc, realloc, free, strtod
-from libc.string cimport memcmp, memcpy, memset
+from libc.string cimport memchr, memcmp, memcpy, memset
 from libc.math cimport isinf, INFINITY
-from libc.stdint cimport int64_t, uint64_t, int32_t
+from libc.stdint cimport int64_t, uint64_t
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
+import os
+
 from collector.connectors.logs_to_metrics import scan_py
-from collector.connectors.logs_to_metrics.plan import COMPOUND, TS_RFC3339, TS_EPOCH_S, TS_EPOCH_MS
+from collector.connectors.logs_to_metrics.plan import (
+    COMPOUND, COUNTER, LINE_REASONS, RULE_REASONS, TS_EPOCH_MS, TS_EPOCH_S, TS_RFC3339,
+)
 from collector.expr import MISSING
 
-DEF BLOCK = 2048
+cdef int KIND_COUNTER = COUNTER
+cdef int FMT_RFC3339 = TS_RFC3339
+cdef int FMT_EPOCH_S = TS_EPOCH_S
+cdef int FMT_EPOCH_MS = TS_EPOCH_MS
+
+
+cdef extern from "swar.h" nogil:
+    Py_ssize_t fp_string_stop(const char* s, Py_ssize_t p, Py_ssize_t end)
+    Py_ssize_t fp_ascii_end(const unsigned char* s, Py_ssize_t p, Py_ssize_t end)
+
+
+cdef extern from "key_table.h" nogil:
+    ctypedef struct fp_table:
+        size_t n
+        char* arena
+        size_t* key_off
+        size_t* key_len
+    int fp_table_init(fp_table* t, uint64_t seed, uint64_t hash_mask)
+    void fp_table_free(fp_table* t)
+    int64_t fp_table_find_or_add(fp_table* t, const char* key, size_t n, int* added)
+
+
+DEF BLOCK = 1024
 DEF MAX_DEPTH = 1024
 
 cdef enum Tag:
@@ -43,16 +73,40 @@ cdef enum Tag:
     T_OBJECT = 8
     T_ARRAY = 9
 
-cdef enum LineStatus:
-    L_OK = 0
-    L_SKIP = 1
-    L_TOO_LONG = 2
-    L_INVALID_UTF8 = 3
-    L_INVALID_JSON = 4
-    L_NOT_OBJECT = 5
+# Bad-record reasons, numbered as in ``REASONS``; a failed line's status is its reason.
+cdef enum:
+    R_TOO_LONG = 0
+    R_INVALID_UTF8 = 1
+    R_INVALID_JSON = 2
+    R_NOT_OBJECT = 3
+    R_BAD_TIMESTAMP = 5
+    R_MISSING_VALUE = 6
+    R_WRONG_TYPE = 7
+    R_NEGATIVE_VALUE = 8
+    NREASONS = 9
 
-_LINE_REASONS = {L_TOO_LONG: "too_long", L_INVALID_UTF8: "invalid_utf8",
-                 L_INVALID_JSON: "invalid_json", L_NOT_OBJECT: "not_object"}
+REASONS = LINE_REASONS + RULE_REASONS
+assert [REASONS[r] for r in (R_TOO_LONG, R_INVALID_UTF8, R_INVALID_JSON, R_NOT_OBJECT, R_BAD_TIMESTAMP,
+                             R_MISSING_VALUE, R_WRONG_TYPE, R_NEGATIVE_VALUE)] == [
+    "too_long", "invalid_utf8", "invalid_json", "not_object", "bad_timestamp",
+    "missing_value", "wrong_type", "negative_value"] and len(REASONS) == NREASONS
+
+cdef enum LineStatus:
+    L_OK = 100        # parsed, rules not applied yet
+    L_SKIP = 101      # blank, or already applied
+
+# What applying the rules to a line came to.
+cdef enum Applied:
+    A_DONE = 0
+    A_NEEDS_GIL = 1   # nothing was changed; apply it with the GIL
+    A_NO_MEMORY = -1
+
+# A dimension key is dimension after dimension: a flag byte 0 (omitted), or 1 then a
+# 4-byte little-endian length and the UTF-8 text. Building one says:
+DEF K_SKIP = -1       # skip the record for this rule
+DEF K_WRONG_TYPE = -2
+DEF K_NO_MEMORY = -3
+DEF K_NEEDS_GIL = -4
 
 cdef struct Span:
     int tag
@@ -77,6 +131,7 @@ cdef struct Ctx:
     Span* spans
     Trie trie
     char* scratch
+    bint nonascii   # the line has a byte >= 0x80 (inside a string, if it parsed)
 
 
 cdef inline bint is_ws(char c) noexcept nogil:
@@ -96,7 +151,7 @@ cdef bint valid_utf8(const unsigned char* s, Py_ssize_t n) noexcept nogil:
     while i < n:
         c = s[i]
         if c < 0x80:
-            i += 1
+            i = fp_ascii_end(s, i + 1, n)
             continue
         if c >= 0xC2 and c <= 0xDF:
             if i + 1 >= n or (s[i + 1] & 0xC0) != 0x80:
@@ -147,43 +202,49 @@ cdef int read_u4(const char* b, Py_ssize_t p, Py_ssize_t end) noexcept nogil:
     return v
 
 
-cdef Py_ssize_t scan_string(const char* b, Py_ssize_t p, Py_ssize_t end, bint* escaped) noexcept nogil:
+cdef Py_ssize_t scan_string(Ctx* ctx, Py_ssize_t p, bint* escaped) noexcept nogil:
     """``p`` is just past the opening quote; returns the index of the closing quote or -1."""
+    cdef const char* b = ctx.buf
+    cdef Py_ssize_t end = ctx.end
     cdef unsigned char c
     cdef int u, lo
     escaped[0] = False
-    while p < end:
+    while True:
+        p = fp_string_stop(b, p, end)
+        if p >= end:
+            return -1
         c = <unsigned char>b[p]
         if c == 34:
             return p
+        if c >= 0x80:  # checked as UTF-8 after the parse
+            ctx.nonascii = True
+            p += 1
+            continue
         if c < 0x20:
             return -1
-        if c == 92:
-            escaped[0] = True
-            if p + 1 >= end:
+        escaped[0] = True  # a backslash
+        if p + 1 >= end:
+            return -1
+        c = <unsigned char>b[p + 1]
+        if c == 117:  # \uXXXX, surrogates in pairs only
+            u = read_u4(b, p + 2, end)
+            if u < 0:
                 return -1
-            c = <unsigned char>b[p + 1]
-            if c == 117:  # \uXXXX, surrogates in pairs only
-                u = read_u4(b, p + 2, end)
-                if u < 0:
+            p += 6
+            if u >= 0xDC00 and u <= 0xDFFF:
+                return -1
+            if u >= 0xD800 and u <= 0xDBFF:
+                if p + 1 >= end or b[p] != 92 or b[p + 1] != 117:
+                    return -1
+                lo = read_u4(b, p + 2, end)
+                if lo < 0xDC00 or lo > 0xDFFF:
                     return -1
                 p += 6
-                if u >= 0xDC00 and u <= 0xDFFF:
-                    return -1
-                if u >= 0xD800 and u <= 0xDBFF:
-                    if p + 1 >= end or b[p] != 92 or b[p + 1] != 117:
-                        return -1
-                    lo = read_u4(b, p + 2, end)
-                    if lo < 0xDC00 or lo > 0xDFFF:
-                        return -1
-                    p += 6
-                continue
-            if c == 34 or c == 92 or c == 47 or c == 98 or c == 102 or c == 110 or c == 114 or c == 116:
-                p += 2
-                continue
-            return -1
-        p += 1
-    return -1
+            continue
+        if c == 34 or c == 92 or c == 47 or c == 98 or c == 102 or c == 110 or c == 114 or c == 116:
+            p += 2
+            continue
+        return -1
 
 
 cdef Py_ssize_t unescape(const char* b, Py_ssize_t p, Py_ssize_t end, char* out) noexcept nogil:
@@ -258,10 +319,48 @@ cdef double span_double(const char* b, Py_ssize_t start, Py_ssize_t end, char* s
     return strtod(scratch, NULL)
 
 
+
+
+cdef double[23] POW10
+for _k in range(23):
+    POW10[_k] = 10.0 ** _k
+
+
+cdef double span_number(const char* b, Py_ssize_t start, Py_ssize_t end, char* scratch) noexcept nogil:
+    """A validated JSON number as the nearest double, as strtod (and so orjson) reads it.
+
+    Clinger's fast path: with at most 15 digits and no exponent, the digits are an exact
+    integer below 2**53 and 10**k an exact double for k <= 22, so one IEEE division is
+    correctly rounded; anything else goes to strtod.
+    """
+    cdef Py_ssize_t p = start, digits = 0, frac = 0
+    cdef bint neg = b[p] == 45, dot = False
+    cdef uint64_t m = 0
+    cdef char ch
+    cdef double v
+    if neg:
+        p += 1
+    while p < end:
+        ch = b[p]
+        if ch == 46:
+            dot = True
+        elif ch >= 48 and ch <= 57:
+            m = m * 10 + <uint64_t>(ch - 48)
+            digits += 1
+            frac += dot
+        else:  # an exponent
+            return span_double(b, start, end, scratch)
+        p += 1
+    if digits > 15 or frac > 22:
+        return span_double(b, start, end, scratch)
+    v = <double>m / POW10[frac]
+    return -v if neg else v
+
+
 cdef Py_ssize_t scan_number(Ctx* c, Py_ssize_t p, int* tag) noexcept nogil:
     cdef const char* b = c.buf
     cdef Py_ssize_t end = c.end, start = p, int_digits = 0
-    cdef bint is_float = False
+    cdef bint is_float = False, exponent = False
     if p < end and b[p] == 45:
         p += 1
     if p >= end or b[p] < 48 or b[p] > 57:
@@ -283,7 +382,7 @@ cdef Py_ssize_t scan_number(Ctx* c, Py_ssize_t p, int* tag) noexcept nogil:
         while p < end and b[p] >= 48 and b[p] <= 57:
             p += 1
     if p < end and (b[p] == 101 or b[p] == 69):
-        is_float = True
+        is_float = exponent = True
         p += 1
         if p < end and (b[p] == 43 or b[p] == 45):
             p += 1
@@ -293,27 +392,20 @@ cdef Py_ssize_t scan_number(Ctx* c, Py_ssize_t p, int* tag) noexcept nogil:
             p += 1
     if not is_float and not fits_64(b, start, p):
         is_float = True
-    if is_float and (int_digits > 300 or p - start > 300 or any_exponent(b, start, p)):
+    if is_float and (int_digits > 300 or p - start > 300 or exponent):
         if isinf(span_double(b, start, p, c.scratch)):
             return -1  # orjson refuses numbers that are infinite as doubles
     tag[0] = T_FLOAT if is_float else T_INT
     return p
 
 
-cdef inline bint any_exponent(const char* b, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
-    cdef Py_ssize_t i
-    for i in range(start, end):
-        if b[i] == 101 or b[i] == 69:
-            return True
-    return False
-
-
-cdef int find_child(Ctx* c, int node, const char* key, Py_ssize_t n) noexcept nogil:
+cdef inline int find_child(Ctx* c, int node, const char* key, Py_ssize_t n) noexcept nogil:
     cdef int i, e
     cdef Trie* t = &c.trie
     for i in range(t.count[node]):
         e = t.first[node] + i
-        if t.key_len[e] == n and memcmp(t.keys + t.key_off[e], key, n) == 0:
+        if t.key_len[e] == n and (n == 0 or t.keys[t.key_off[e]] == key[0]) \
+                and memcmp(t.keys + t.key_off[e], key, n) == 0:
             return t.child_node[e]
     return -1
 
@@ -323,7 +415,7 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
     cdef const char* b = c.buf
     cdef Py_ssize_t end = c.end, q, vstart
     cdef bint escaped
-    cdef int child, vtag, i
+    cdef int child, vtag, i, slot
     cdef const char* key
     cdef Py_ssize_t klen
     p = skip_ws(b, p, end)
@@ -331,7 +423,7 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
         return -1
     cdef char ch = b[p]
     if ch == 34:
-        q = scan_string(b, p + 1, end, &escaped)
+        q = scan_string(c, p + 1, &escaped)
         if q < 0:
             return -1
         tag[0] = T_STRESC if escaped else T_STR
@@ -348,7 +440,7 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
             if ch == 123:
                 if p >= end or b[p] != 34:
                     return -1
-                q = scan_string(b, p + 1, end, &escaped)
+                q = scan_string(c, p + 1, &escaped)
                 if q < 0:
                     return -1
                 if node >= 0 and c.trie.count[node]:
@@ -370,10 +462,12 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
             p = parse_value(c, vstart, child, depth + 1, &vtag)
             if p < 0:
                 return -1
-            if child >= 0 and c.trie.slot[child] >= 0:
-                c.spans[c.trie.slot[child]].tag = vtag
-                c.spans[c.trie.slot[child]].start = vstart
-                c.spans[c.trie.slot[child]].end = p
+            if child >= 0:
+                slot = c.trie.slot[child]
+                if slot >= 0:
+                    c.spans[slot].tag = vtag
+                    c.spans[slot].start = vstart
+                    c.spans[slot].end = p
             p = skip_ws(b, p, end)
             if p >= end:
                 return -1
@@ -402,112 +496,171 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
 
 
 cdef int scan_line(Ctx* c, Py_ssize_t start, Py_ssize_t end, Py_ssize_t max_len, int nslots) noexcept nogil:
+    """L_OK with the slots' spans filled, L_SKIP for a blank line, or the reason the line is bad.
+
+    UTF-8 is validated only when the parse failed or met a non-ASCII byte: a line that
+    parsed with none is ASCII, since outside strings JSON admits only ASCII bytes.
+    """
     cdef Py_ssize_t p = skip_ws(c.buf, start, end)
     cdef int tag, i
+    cdef bint parsed
     if p >= end:
         return L_SKIP
     if end - start > max_len:
-        return L_TOO_LONG
-    if not valid_utf8(<const unsigned char*>c.buf + start, end - start):
-        return L_INVALID_UTF8
+        return R_TOO_LONG
     for i in range(nslots):
         c.spans[i].tag = T_MISSING
     c.end = end
+    c.nonascii = False
     p = parse_value(c, p, 0, 0, &tag)
-    if p < 0 or skip_ws(c.buf, p, end) != end:
-        return L_INVALID_JSON
+    parsed = p >= 0 and skip_ws(c.buf, p, end) == end
+    if (c.nonascii or not parsed) and not valid_utf8(<const unsigned char*>c.buf + start, end - start):
+        return R_INVALID_UTF8
+    if not parsed:
+        return R_INVALID_JSON
     if tag != T_OBJECT:
-        return L_NOT_OBJECT
+        return R_NOT_OBJECT
     if c.trie.slot[0] >= 0:  # the path `body` itself
         c.spans[c.trie.slot[0]].tag = T_OBJECT
     return L_OK
 
 
+cdef int body_value(const char* buf, Span s, char* scratch, double* out) noexcept nogil:
+    """0 and the value, or 1 missing, 2 wrong type (the twin's order)."""
+    if s.tag == T_MISSING or s.tag == T_NULL:
+        return 1
+    if s.tag != T_INT and s.tag != T_FLOAT:
+        return 2
+    out[0] = span_number(buf, s.start, s.end, scratch)
+    return 0
+
+
+cdef int epoch_timestamp(const char* buf, Span s, int fmt, char* scratch, int64_t* out) noexcept nogil:
+    """1 and the time, 0 when the value is not a time, 2 when only the twin's helper can tell."""
+    cdef int64_t v, scale
+    cdef double d
+    cdef Py_ssize_t i
+    if fmt == FMT_RFC3339:
+        return 2
+    if s.tag != T_INT and s.tag != T_FLOAT:
+        return 0
+    scale = 1000000000 if fmt == FMT_EPOCH_S else (1000000 if fmt == FMT_EPOCH_MS else 1)
+    if s.tag == T_FLOAT:
+        d = span_number(buf, s.start, s.end, scratch) * <double>scale
+        if not (d >= 0.0 and d < 9223372036854775808.0):
+            return 0
+        out[0] = <int64_t>d
+        return 1
+    if buf[s.start] == 45 or s.end - s.start > 18:  # -0, and values near the int64 limit
+        return 2
+    v = 0
+    for i in range(s.start, s.end):
+        v = v * 10 + (buf[i] - 48)
+    if v > <int64_t>9223372036854775807 // scale:
+        return 0
+    out[0] = v * scale
+    return 1
+
+
+cdef struct Acc:
+    int64_t count
+    double total
+    double last
+    double vmin
+    double vmax
+    int64_t first_ns
+    int64_t last_ns
+
+cdef struct Series:  # one rule's accumulators for the interval, by the key table's index
+    fp_table keys
+    Acc* acc
+    int64_t* buckets   # nb per series
+    Py_ssize_t cap
+    int nb
+
 cdef struct RuleC:
     int kind
     int value_slot
+    bint needs_gil     # `where`, or a value or dimension outside the body
     bint has_where
     int ndims
     int* dim_slots
     char* dim_skip
+    const char** dim_default   # NULL: no default
+    Py_ssize_t* dim_default_len
     int nbounds
     double* bounds
 
 
-cdef class _Series:
-    """One rule's accumulators for the interval: key bytes -> index into C arrays."""
-
-    cdef dict index
-    cdef list keys
-    cdef Py_ssize_t n, cap, nb
-    cdef int64_t* count
-    cdef double* total
-    cdef double* last
-    cdef double* vmin
-    cdef double* vmax
-    cdef int64_t* first_ns
-    cdef int64_t* last_ns
-    cdef int64_t* buckets
-
-    def __cinit__(self, Py_ssize_t nb):
-        self.index = {}
-        self.keys = []
-        self.nb = nb
-        self.n = 0
-        self.cap = 0
-
-    def __dealloc__(self):
-        free(self.count); free(self.total); free(self.last); free(self.vmin); free(self.vmax)
-        free(self.first_ns); free(self.last_ns); free(self.buckets)
-
-    cdef Py_ssize_t add(self, bytes key, int64_t ts) except -1:
-        cdef Py_ssize_t i = self.n
-        if i == self.cap:
-            self.cap = self.cap * 2 if self.cap else 64
-            self.count = <int64_t*>_grow(self.count, self.cap * sizeof(int64_t))
-            self.total = <double*>_grow(self.total, self.cap * sizeof(double))
-            self.last = <double*>_grow(self.last, self.cap * sizeof(double))
-            self.vmin = <double*>_grow(self.vmin, self.cap * sizeof(double))
-            self.vmax = <double*>_grow(self.vmax, self.cap * sizeof(double))
-            self.first_ns = <int64_t*>_grow(self.first_ns, self.cap * sizeof(int64_t))
-            self.last_ns = <int64_t*>_grow(self.last_ns, self.cap * sizeof(int64_t))
-            if self.nb:
-                self.buckets = <int64_t*>_grow(self.buckets, self.cap * self.nb * sizeof(int64_t))
-        self.count[i] = 0
-        self.total[i] = 0.0
-        self.vmin[i] = INFINITY
-        self.vmax[i] = -INFINITY
-        self.first_ns[i] = ts
-        if self.nb:
-            memset(self.buckets + i * self.nb, 0, self.nb * sizeof(int64_t))
-        self.index[key] = i
-        self.keys.append(_decode_key(key))
-        self.n += 1
-        return i
-
-    def to_dict(self):
-        out = {}
-        cdef Py_ssize_t i, j
-        for i in range(self.n):
-            acc = [self.count[i], self.total[i], self.last[i], self.vmin[i], self.vmax[i],
-                   self.first_ns[i], self.last_ns[i]]
-            for j in range(self.nb):
-                acc.append(self.buckets[i * self.nb + j])
-            out[self.keys[i]] = acc
-        return out
+cdef int series_init(Series* s, int nb) noexcept nogil:
+    memset(s, 0, sizeof(Series))
+    s.nb = nb
+    return fp_table_init(&s.keys, _seed(), <uint64_t>-1)
 
 
-cdef void* _grow(void* p, size_t n) except NULL:
-    cdef void* q = realloc(p, n)
-    if q == NULL:
-        raise MemoryError()
-    return q
+cdef void series_free(Series* s) noexcept nogil:
+    fp_table_free(&s.keys)
+    free(s.acc)
+    free(s.buckets)
+    s.acc = NULL
+    s.buckets = NULL
 
 
-cdef tuple _decode_key(bytes key):
-    """Key bytes (per dimension: a flag byte, then a 4-byte length and UTF-8 text) to a tuple."""
-    cdef const unsigned char* k = key
-    cdef Py_ssize_t p = 0, n = len(key), ln
+cdef int series_add(Series* s, const char* key, Py_ssize_t klen, RuleC* rc, double value, int64_t ts) noexcept nogil:
+    """Count one value into the key's series (created at ``ts`` when new); -1 when out of memory."""
+    cdef int added
+    cdef int64_t i = fp_table_find_or_add(&s.keys, key, klen, &added)
+    cdef Py_ssize_t j
+    cdef Acc* a
+    cdef void* p
+    if i < 0:
+        return -1
+    if added:
+        if i >= s.cap:
+            s.cap = s.cap * 2 if s.cap else 64
+            p = realloc(s.acc, s.cap * sizeof(Acc))
+            if p == NULL:
+                return -1
+            s.acc = <Acc*>p
+            if s.nb:
+                p = realloc(s.buckets, s.cap * s.nb * sizeof(int64_t))
+                if p == NULL:
+                    return -1
+                s.buckets = <int64_t*>p
+        a = &s.acc[i]
+        a.count = 0
+        a.total = 0.0
+        a.vmin = INFINITY
+        a.vmax = -INFINITY
+        a.first_ns = ts
+        if s.nb:
+            memset(s.buckets + i * s.nb, 0, s.nb * sizeof(int64_t))
+    a = &s.acc[i]
+    a.count += 1
+    a.total += value
+    a.last = value
+    if value < a.vmin:
+        a.vmin = value
+    if value > a.vmax:
+        a.vmax = value
+    a.last_ns = ts
+    if rc.nbounds:
+        j = 0
+        while j < rc.nbounds and rc.bounds[j] < value:
+            j += 1
+        s.buckets[i * s.nb + j] += 1
+    return 0
+
+
+cdef uint64_t _hash_seed = int.from_bytes(os.urandom(8), "little")
+
+cdef inline uint64_t _seed() noexcept nogil:
+    return _hash_seed
+
+
+cdef tuple _decode_key(const unsigned char* k, Py_ssize_t n):
+    """Key bytes back to the twin's tuple of strings and Nones."""
+    cdef Py_ssize_t p = 0, ln
     out = []
     while p < n:
         if k[p] == 0:
@@ -520,23 +673,38 @@ cdef tuple _decode_key(bytes key):
     return tuple(out)
 
 
+cdef void* _grow(void* p, size_t n) except NULL:
+    cdef void* q = realloc(p, n)
+    if q == NULL:
+        raise MemoryError()
+    return q
+
+
+
 cdef class JsonScanner:
     """Same interface and results as ``scan_py.Scanner`` for JSON lines."""
 
     cdef public object plan
-    cdef public dict bad
-    cdef list rules, series, memos
+    cdef list rules
+    cdef list _keep           # Python objects C pointers point into
     cdef char* body           # slot -> is a body slot
     cdef RuleC* crules
+    cdef Series* series       # per rule
     cdef int nrules, ts_slot, ts_format
-    cdef object _trie_keep
+    cdef bint any_needs_gil   # every line goes through the GIL path
+    cdef int* float_slots     # body slots of dimensions: a float there needs the GIL
+    cdef int nfloat_slots
     cdef Trie trie
+    cdef Ctx ctx
     cdef int nslots
     cdef Py_ssize_t max_len
+    cdef int64_t now_ns
+    cdef int64_t bad[NREASONS]
     cdef Span* spans          # BLOCK lines x nslots
     cdef int* status          # BLOCK
-    cdef Py_ssize_t* starts   # BLOCK
-    cdef Py_ssize_t* ends     # BLOCK
+    cdef Py_ssize_t pos, k    # where the next line starts; next explicit end
+    cdef Py_ssize_t* ends_in  # explicit record ends, clamped to the buffer
+    cdef Py_ssize_t ends_cap
     cdef char* scratch
     cdef char* key
     cdef Py_ssize_t key_cap
@@ -545,18 +713,21 @@ cdef class JsonScanner:
         cdef RuleC* r
         cdef int j
         self.plan = plan
-        self.bad = {}
+        self._keep = []
         self.rules = list(plan.rules)
         self.nslots = max(len(plan.slots), 1)
         self.max_len = plan.max_line_bytes
+        memset(self.bad, 0, sizeof(self.bad))
         self.body = <char*>_grow(NULL, self.nslots)
         for i, p in enumerate(plan.slots):
             self.body[i] = p.root == "body"
         self.ts_slot = plan.ts_slot
         self.ts_format = plan.ts_format
+        self.any_needs_gil = self.ts_slot >= 0 and not self.body[self.ts_slot]
         self.nrules = len(self.rules)
         self.crules = <RuleC*>_grow(NULL, max(self.nrules, 1) * sizeof(RuleC))
         memset(self.crules, 0, max(self.nrules, 1) * sizeof(RuleC))
+        float_slots = []
         for i, rule in enumerate(self.rules):
             r = &self.crules[i]
             r.kind = rule.kind
@@ -565,36 +736,64 @@ cdef class JsonScanner:
             r.ndims = len(rule.dim_slots)
             r.dim_slots = <int*>_grow(NULL, max(r.ndims, 1) * sizeof(int))
             r.dim_skip = <char*>_grow(NULL, max(r.ndims, 1))
+            r.dim_default = <const char**>_grow(NULL, max(r.ndims, 1) * sizeof(char*))
+            r.dim_default_len = <Py_ssize_t*>_grow(NULL, max(r.ndims, 1) * sizeof(Py_ssize_t))
             for j in range(r.ndims):
                 r.dim_slots[j] = rule.dim_slots[j]
                 r.dim_skip[j] = rule.dim_skip[j]
+                r.dim_default[j] = NULL
+                if rule.dim_defaults[j] is not None:
+                    encoded = rule.dim_defaults[j].encode("utf-8", "surrogatepass")
+                    self._keep.append(encoded)
+                    r.dim_default[j] = <const char*>encoded
+                    r.dim_default_len[j] = len(encoded)
+                if self.body[r.dim_slots[j]]:
+                    float_slots.append(r.dim_slots[j])
+            r.needs_gil = (r.has_where or (r.value_slot >= 0 and not self.body[r.value_slot])
+                           or any(not self.body[s] for s in rule.dim_slots))
+            self.any_needs_gil |= r.needs_gil
             r.nbounds = len(rule.bounds)
             r.bounds = <double*>_grow(NULL, max(r.nbounds, 1) * sizeof(double))
             for j in range(r.nbounds):
                 r.bounds[j] = rule.bounds[j]
-        self.series = self._new_series()
+        float_slots = sorted(set(float_slots))
+        self.nfloat_slots = len(float_slots)
+        self.float_slots = <int*>_grow(NULL, max(self.nfloat_slots, 1) * sizeof(int))
+        for j in range(self.nfloat_slots):
+            self.float_slots[j] = float_slots[j]
+        self.series = <Series*>_grow(NULL, max(self.nrules, 1) * sizeof(Series))
+        memset(self.series, 0, max(self.nrules, 1) * sizeof(Series))
+        self._new_series()
         self._build_trie(plan.body_slots)
         self.spans = <Span*>_grow(NULL, BLOCK * self.nslots * sizeof(Span))
         self.status = <int*>_grow(NULL, BLOCK * sizeof(int))
-        self.starts = <Py_ssize_t*>_grow(NULL, BLOCK * sizeof(Py_ssize_t))
-        self.ends = <Py_ssize_t*>_grow(NULL, BLOCK * sizeof(Py_ssize_t))
         self.scratch = <char*>_grow(NULL, self.max_len + 64)
         self.key_cap = 256
         self.key = <char*>_grow(NULL, self.key_cap)
+        self.ctx.trie = self.trie
+        self.ctx.scratch = self.scratch
 
     def __dealloc__(self):
         cdef int i
         if self.crules != NULL:
             for i in range(self.nrules):
                 free(self.crules[i].dim_slots); free(self.crules[i].dim_skip); free(self.crules[i].bounds)
-        free(self.crules); free(self.body)
-        free(self.spans); free(self.status); free(self.starts); free(self.ends); free(self.scratch); free(self.key)
+                free(self.crules[i].dim_default); free(self.crules[i].dim_default_len)
+        if self.series != NULL:
+            for i in range(self.nrules):
+                series_free(&self.series[i])
+        free(self.crules); free(self.series); free(self.body); free(self.float_slots)
+        free(self.spans); free(self.status); free(self.ends_in); free(self.scratch); free(self.key)
         free(self.trie.first); free(self.trie.count); free(self.trie.slot); free(self.trie.sub_lo)
         free(self.trie.sub_hi); free(self.trie.sub_slots); free(self.trie.child_node)
         free(self.trie.key_off); free(self.trie.key_len)
 
-    def _new_series(self):
-        return [_Series(len(r.bounds) + 1 if r.bounds else 0) for r in self.rules]
+    cdef _new_series(self):
+        cdef int i
+        for i in range(self.nrules):
+            series_free(&self.series[i])
+            if series_init(&self.series[i], len(self.rules[i].bounds) + 1 if self.rules[i].bounds else 0) < 0:
+                raise MemoryError()
 
     def _build_trie(self, body_slots):
         # nodes: [children dict, slot]; node 0 is the record itself
@@ -641,8 +840,9 @@ cdef class JsonScanner:
                 t.sub_slots[s] = sl
                 s += 1
             t.sub_hi[i] = s
-        self._trie_keep = bytes(blob) + b"\0"
-        t.keys = self._trie_keep
+        keys = bytes(blob) + b"\0"
+        self._keep.append(keys)
+        t.keys = keys
 
     def _subtree_slots(self, nodes, i):
         out = [nodes[i][1]] if nodes[i][1] >= 0 else []
@@ -651,109 +851,187 @@ cdef class JsonScanner:
         return out
 
     def scan(self, data, ends, consts, long long now_ns):
-        """Apply the rules to every line of ``data``; returns the number of records seen."""
+        """Apply the rules to every line of ``data``; returns the number of records seen.
+
+        ``ends``: explicit record ends (offsets, non-decreasing), or None to split at newlines.
+        """
         cdef bytes owned = data if type(data) is bytes else bytes(data)
-        cdef const char* buf = owned
-        cdef Py_ssize_t total = len(owned), pos = 0, nl, i, n, seen = 0, k = 0
-        cdef Py_ssize_t nends = -1 if ends is None else len(ends)
-        cdef Ctx ctx
-        cdef Py_ssize_t max_len = self.max_len
-        cdef int nslots = self.nslots
-        cdef long long[::1] end_view
-        memos = [{} for _ in self.rules]
-        ctx.buf = buf
-        ctx.trie = self.trie
-        ctx.scratch = self.scratch
+        cdef Py_ssize_t total = len(owned), nends = -1, n, i, seen = 0, j
+        cdef int err = 0
+        cdef list row = consts if type(consts) is list else list(consts)
+        cdef list memos = None
+        self.now_ns = now_ns
+        self.ctx.buf = owned
+        self.pos = self.k = 0
         if ends is not None:
-            import array
-            end_view = array.array("q", ends)
+            nends = len(ends)
+            if nends > self.ends_cap:
+                self.ends_in = <Py_ssize_t*>_grow(self.ends_in, nends * sizeof(Py_ssize_t))
+                self.ends_cap = nends
+            for j in range(nends):
+                self.ends_in[j] = min(max(<Py_ssize_t>ends[j], 0), total)
         while True:
-            n = 0
-            if ends is None:
-                if pos > total:
-                    break
-                with nogil:
-                    while n < BLOCK and pos <= total:
-                        nl = pos
-                        while nl < total and buf[nl] != 10:
-                            nl += 1
-                        self.starts[n] = pos
-                        self.ends[n] = nl
-                        pos = nl + 1
-                        n += 1
-            else:
-                if k >= nends:
-                    break
-                while n < BLOCK and k < nends:
-                    self.starts[n] = pos
-                    self.ends[n] = end_view[k]
-                    pos = end_view[k]
-                    k += 1
-                    n += 1
             with nogil:
-                for i in range(n):
-                    ctx.spans = self.spans + i * nslots
-                    self.status[i] = scan_line(&ctx, self.starts[i], self.ends[i], max_len, nslots)
-            for i in range(n):
-                if self.status[i] == L_OK:
-                    self._apply(buf, self.spans + i * nslots, consts, now_ns, memos)
-                elif self.status[i] != L_SKIP:
-                    self.count(_LINE_REASONS[self.status[i]])
+                n = self._parse_block(total, nends, &i, &err)
+            if err:
+                raise MemoryError()
+            if n == 0:
+                break
+            while i < n:  # line i needs the GIL; the lines after it wait their turn
+                if memos is None:
+                    memos = [{} for _ in self.rules]
+                self._slow(self.spans + i * self.nslots, row, memos)
+                with nogil:
+                    i = self._fast_run(i + 1, n, &err)
+                if err:
+                    raise MemoryError()
             seen += n
         return seen
 
-    cdef object _apply(self, const char* buf, Span* spans, list consts, int64_t now_ns, list memos):
-        cdef int64_t ts = now_ns
-        cdef Py_ssize_t r, idx, j, klen
-        cdef double value
-        cdef _Series series
-        cdef int status
+    cdef Py_ssize_t _parse_block(self, Py_ssize_t total, Py_ssize_t nends, Py_ssize_t* first_gil, int* err) noexcept nogil:
+        """Parse up to BLOCK lines, applying each at once until one needs the GIL (its index
+        goes to ``first_gil``, else the count); returns the number of lines taken."""
+        cdef const char* buf = self.ctx.buf
+        cdef const char* nl
+        cdef Py_ssize_t n = 0, start, end
+        cdef Span* spans
+        cdef int st, applied
+        first_gil[0] = -1
+        while n < BLOCK:
+            start = self.pos
+            if nends < 0:
+                if start > total:
+                    break
+                nl = <const char*>memchr(buf + start, 10, total - start)
+                end = total if nl == NULL else nl - buf
+                self.pos = end + 1
+            else:
+                if self.k >= nends:
+                    break
+                end = self.ends_in[self.k]
+                self.pos = end
+                self.k += 1
+            spans = self.spans + n * self.nslots
+            self.ctx.spans = spans
+            st = scan_line(&self.ctx, start, end, self.max_len, self.nslots)
+            if st == L_OK:
+                if first_gil[0] < 0:
+                    applied = self._fast(spans)
+                    if applied == A_NEEDS_GIL:
+                        first_gil[0] = n
+                    elif applied == A_NO_MEMORY:
+                        err[0] = 1
+                        return n + 1
+                    else:
+                        st = L_SKIP
+            elif st != L_SKIP:
+                self.bad[st] += 1
+            self.status[n] = st
+            n += 1
+        if first_gil[0] < 0:
+            first_gil[0] = n
+        return n
+
+    cdef Py_ssize_t _fast_run(self, Py_ssize_t i, Py_ssize_t n, int* err) noexcept nogil:
+        """Apply parsed lines i.. of the block in order; the first that needs the GIL, or n."""
+        cdef int applied
+        while i < n:
+            if self.status[i] == L_OK:
+                applied = self._fast(self.spans + i * self.nslots)
+                if applied == A_NEEDS_GIL:
+                    return i
+                if applied == A_NO_MEMORY:
+                    err[0] = 1
+                    return n
+            i += 1
+        return n
+
+    cdef int _fast(self, Span* spans) noexcept nogil:
+        """Apply the rules to one parsed line without the GIL, or say it needs the GIL (before changing anything)."""
+        cdef const char* buf = self.ctx.buf
+        cdef int64_t ts = self.now_ns
+        cdef int r, st, j
         cdef RuleC* rc
+        cdef double value
+        cdef Py_ssize_t klen
+        if self.any_needs_gil:
+            return A_NEEDS_GIL
+        for j in range(self.nfloat_slots):
+            if spans[self.float_slots[j]].tag == T_FLOAT:
+                return A_NEEDS_GIL
         if self.ts_slot >= 0:
-            if not self._timestamp(buf, spans, consts, &ts):
-                self.count("bad_timestamp")
-                return None
+            st = epoch_timestamp(buf, spans[self.ts_slot], self.ts_format, self.scratch, &ts)
+            if st == 2:
+                return A_NEEDS_GIL
+            if st == 0:
+                self.bad[R_BAD_TIMESTAMP] += 1
+                return A_DONE
         for r in range(self.nrules):
             rc = &self.crules[r]
-            if rc.has_where and not self._where(buf, spans, consts, self.rules[r], memos[r]):
+            value = 1.0
+            if rc.value_slot >= 0:
+                st = body_value(buf, spans[rc.value_slot], self.scratch, &value)
+                if st == 0 and rc.kind == KIND_COUNTER and value < 0:
+                    st = 3
+                if st:
+                    self.bad[R_MISSING_VALUE + st - 1] += 1
+                    continue
+            klen = self._key_c(spans, rc)
+            if klen == K_SKIP:
+                continue
+            if klen == K_WRONG_TYPE:
+                self.bad[R_WRONG_TYPE] += 1
+                continue
+            if klen < 0 or series_add(&self.series[r], self.key, klen, rc, value, ts) < 0:
+                return A_NO_MEMORY  # (K_NEEDS_GIL cannot happen: floats were ruled out above)
+        return A_DONE
+
+    cdef int _slow(self, Span* spans, list consts, list memos) except -1:
+        """The twin's semantics for one line, with the GIL: `where`, non-body fields, float dimensions."""
+        cdef const char* buf = self.ctx.buf
+        cdef int64_t ts = self.now_ns
+        cdef Py_ssize_t r, klen
+        cdef double value
+        cdef int st = 2
+        cdef RuleC* rc
+        if self.ts_slot >= 0:
+            if self.body[self.ts_slot]:
+                st = epoch_timestamp(buf, spans[self.ts_slot], self.ts_format, self.scratch, &ts)
+            if st == 2:
+                ns = scan_py.timestamp_ns(self._pyvalue(spans, consts, self.ts_slot), self.ts_format)
+                if ns is not None:
+                    ts = ns
+                st = ns is not None
+            if st == 0:
+                self.bad[R_BAD_TIMESTAMP] += 1
+                return 0
+        for r in range(self.nrules):
+            rc = &self.crules[r]
+            if rc.has_where and not self._where(spans, consts, self.rules[r], memos[r]):
                 continue
             value = 1.0
             if rc.value_slot >= 0:
-                status = self._value(buf, spans, consts, rc.value_slot, &value)
-                if status == 0 and rc.kind == 0 and value < 0:
-                    status = 3
-                if status:
-                    self.count(("missing_value", "wrong_type", "negative_value")[status - 1])
+                st = self._value(spans, consts, rc.value_slot, &value)
+                if st == 0 and rc.kind == KIND_COUNTER and value < 0:
+                    st = 3
+                if st:
+                    self.bad[R_MISSING_VALUE + st - 1] += 1
                     continue
-            klen = self._key(buf, spans, consts, rc, r)
-            if klen == -1:
+            klen = self._key_py(spans, consts, rc)
+            if klen == K_SKIP:
                 continue
-            if klen == -2:
-                self.count("wrong_type")
+            if klen == K_WRONG_TYPE:
+                self.bad[R_WRONG_TYPE] += 1
                 continue
-            key = PyBytes_FromStringAndSize(self.key, klen)
-            series = <_Series>self.series[r]
-            found = series.index.get(key)
-            idx = series.add(key, ts) if found is None else <Py_ssize_t>found
-            series.count[idx] += 1
-            series.total[idx] += value
-            series.last[idx] = value
-            if value < series.vmin[idx]:
-                series.vmin[idx] = value
-            if value > series.vmax[idx]:
-                series.vmax[idx] = value
-            series.last_ns[idx] = ts
-            if rc.nbounds:
-                j = 0
-                while j < rc.nbounds and rc.bounds[j] < value:
-                    j += 1
-                series.buckets[idx * series.nb + j] += 1
-        return None
+            if series_add(&self.series[r], self.key, klen, rc, value, ts) < 0:
+                raise MemoryError()
+        return 0
 
-    cdef object _pyvalue(self, const char* buf, Span* spans, list consts, int slot):
+    cdef object _pyvalue(self, Span* spans, list consts, int slot):
         """A slot's value as the twin's row holds it (objects and arrays as COMPOUND)."""
         if not self.body[slot]:
             return consts[slot]
+        cdef const char* buf = self.ctx.buf
         cdef Span s = spans[slot]
         cdef Py_ssize_t n
         if s.tag == T_MISSING:
@@ -766,7 +1044,7 @@ cdef class JsonScanner:
         if s.tag == T_INT:
             return int(PyBytes_FromStringAndSize(buf + s.start, s.end - s.start))
         if s.tag == T_FLOAT:
-            return span_double(buf, s.start, s.end, self.scratch)
+            return span_number(buf, s.start, s.end, self.scratch)
         if s.tag == T_TRUE:
             return True
         if s.tag == T_FALSE:
@@ -775,14 +1053,17 @@ cdef class JsonScanner:
             return None
         return COMPOUND
 
-    cdef bint _where(self, const char* buf, Span* spans, list consts, object rule, dict memo) except -1:
+    cdef bint _where(self, Span* spans, list consts, object rule, dict memo) except -1:
+        """The rule's condition, memoised on the raw text of the body fields it reads."""
+        cdef const char* buf = self.ctx.buf
         cdef Py_ssize_t klen = 0, ln
         cdef Span s
         for slot in rule.where_slots:
             if self.body[slot]:
                 s = spans[<int>slot]
                 ln = s.end - s.start if s.tag != T_MISSING else 0
-                self._reserve(klen + 5 + ln)
+                if self._reserve(klen + 5 + ln) < 0:
+                    raise MemoryError()
                 self.key[klen] = <char>s.tag
                 memcpy(self.key + klen + 1, &ln, 4)
                 memcpy(self.key + klen + 5, buf + s.start, ln)
@@ -792,126 +1073,108 @@ cdef class JsonScanner:
         if hit is None:
             row = list(consts)
             for slot in rule.where_slots:
-                row[slot] = self._pyvalue(buf, spans, consts, slot)
+                row[slot] = self._pyvalue(spans, consts, slot)
             hit = memo[mkey] = bool(rule.where(row))
         return hit
 
-    cdef int _value(self, const char* buf, Span* spans, list consts, int slot, double* out) except -1:
+    cdef int _value(self, Span* spans, list consts, int slot, double* out) except -1:
         """0 and the value, or 1 missing, 2 wrong type (the twin's order)."""
-        cdef Span s
-        if not self.body[slot]:
-            v = consts[slot]
-            if v is MISSING or v is None:
-                return 1
-            if type(v) is not int and type(v) is not float:
-                return 2
-            out[0] = float(v)
-            return 0
-        s = spans[slot]
-        if s.tag == T_MISSING or s.tag == T_NULL:
+        if self.body[slot]:
+            return body_value(self.ctx.buf, spans[slot], self.scratch, out)
+        v = consts[slot]
+        if v is MISSING or v is None:
             return 1
-        if s.tag != T_INT and s.tag != T_FLOAT:
+        if type(v) is not int and type(v) is not float:
             return 2
-        out[0] = span_double(buf, s.start, s.end, self.scratch)
+        out[0] = float(v)
         return 0
 
-    cdef bint _timestamp(self, const char* buf, Span* spans, list consts, int64_t* out) except -1:
-        cdef int slot = self.ts_slot
-        cdef int fmt = self.ts_format
-        cdef Span s = spans[slot]
-        cdef int64_t v, scale
-        cdef double d
-        if self.body[slot] and fmt != TS_RFC3339 and (s.tag == T_INT or s.tag == T_FLOAT):
-            scale = 1000000000 if fmt == TS_EPOCH_S else (1000000 if fmt == TS_EPOCH_MS else 1)
-            if s.tag == T_INT and buf[s.start] != 45 and (s.end - s.start) <= 18:
-                v = <int64_t>strtod_int(buf, s.start, s.end)
-                if v > 9223372036854775807 // scale:
-                    return False
-                out[0] = v * scale
-                return True
-            if s.tag == T_FLOAT:
-                d = span_double(buf, s.start, s.end, self.scratch) * <double>scale
-                if not (d >= 0.0 and d < 9223372036854775808.0):
-                    return False
-                out[0] = <int64_t>d
-                return True
-        ns = scan_py.timestamp_ns(self._pyvalue(buf, spans, consts, slot), fmt)
-        if ns is None:
-            return False
-        out[0] = ns
-        return True
-
-    cdef Py_ssize_t _key(self, const char* buf, Span* spans, list consts, RuleC* rc, Py_ssize_t r) except -3:
-        """Dimension values into ``self.key``; -1 to skip the record, -2 for a wrong type."""
-        cdef Py_ssize_t klen = 0, ln, j = 0
-        cdef Span s
-        cdef const char* text
-        cdef bytes encoded
-        cdef int slot
-        cdef bint missing
+    cdef Py_ssize_t _key_c(self, Span* spans, RuleC* rc) noexcept nogil:
+        """Dimension values into ``self.key``: its length, or a K_ code. Body fields only."""
+        cdef Py_ssize_t klen = 0
+        cdef int j, st
         for j in range(rc.ndims):
-            slot = rc.dim_slots[j]
-            text = NULL
-            ln = 0
-            if self.body[slot]:
-                s = spans[<int>slot]
-                if s.tag == T_STR:
-                    text = buf + s.start + 1
-                    ln = s.end - s.start - 2
-                elif s.tag == T_INT and not (s.end - s.start == 2 and buf[s.start] == 45):
-                    text = buf + s.start
-                    ln = s.end - s.start
-                elif s.tag == T_TRUE:
-                    text = b"true"
-                    ln = 4
-                elif s.tag == T_FALSE:
-                    text = b"false"
-                    ln = 5
-                elif s.tag == T_OBJECT or s.tag == T_ARRAY:
-                    return -2
-                elif s.tag == T_STRESC:
-                    self._reserve(klen + 5 + (s.end - s.start))
-                    ln = unescape(buf, s.start + 1, s.end - 1, self.key + klen + 5)
-                    self._put_header(klen, ln)
-                    klen += 5 + ln
-                    continue
-                elif s.tag == T_MISSING or s.tag == T_NULL:
-                    pass
-                else:  # -0 and floats: as the twin writes them
-                    encoded = scan_py.dimension_text(self._pyvalue(buf, spans, consts, slot)).encode()
-                    text = encoded
-                    ln = len(encoded)
-                missing = s.tag == T_MISSING or s.tag == T_NULL
-            else:
-                v = consts[slot]
-                missing = v is MISSING or v is None
-                if not missing:
-                    t = scan_py.dimension_text(v)
-                    if t is None:
-                        return -2
-                    encoded = t.encode("utf-8", "surrogatepass")
-                    text = encoded
-                    ln = len(encoded)
-            if missing:
-                default = self.rules[r].dim_defaults[j]
-                if default is not None:
-                    encoded = default.encode("utf-8", "surrogatepass")
-                    text = encoded
-                    ln = len(encoded)
-                elif rc.dim_skip[j]:
-                    return -1
-                else:
-                    self._reserve(klen + 1)
-                    self.key[klen] = 0
-                    klen += 1
-                    continue
-            self._reserve(klen + 5 + ln)
-            self._put_header(klen, ln)
-            memcpy(self.key + klen + 5, text, ln)
-            klen += 5 + ln
+            st = self._put_dim(spans[rc.dim_slots[j]], &klen)
+            if st == 1:
+                st = self._put_missing(rc, j, &klen)
+            if st < 0:
+                return st
         return klen
 
-    cdef inline void _put_header(self, Py_ssize_t at, Py_ssize_t ln):
+    cdef Py_ssize_t _key_py(self, Span* spans, list consts, RuleC* rc) except K_NO_MEMORY:
+        """As ``_key_c``, with resource and attribute fields and float dimensions too."""
+        cdef Py_ssize_t klen = 0
+        cdef int j, st, slot
+        for j in range(rc.ndims):
+            slot = rc.dim_slots[j]
+            if self.body[slot]:
+                st = self._put_dim(spans[slot], &klen)
+                if st == K_NEEDS_GIL:
+                    st = self._put_pytext(scan_py.dimension_text(self._pyvalue(spans, consts, slot)), &klen)
+            else:
+                v = consts[slot]
+                st = 1 if v is MISSING or v is None else self._put_pytext(scan_py.dimension_text(v), &klen)
+            if st == 1:
+                st = self._put_missing(rc, j, &klen)
+            if st == K_NO_MEMORY:
+                raise MemoryError()
+            if st < 0:
+                return st
+        return klen
+
+    cdef int _put_dim(self, Span s, Py_ssize_t* klen) noexcept nogil:
+        """A body field's dimension text as the twin writes it: 0 added, 1 missing, or a K_ code."""
+        cdef const char* buf = self.ctx.buf
+        cdef Py_ssize_t ln
+        if s.tag == T_STR:
+            return self._put_text(buf + s.start + 1, s.end - s.start - 2, klen)
+        if s.tag == T_INT:
+            if s.end - s.start == 2 and buf[s.start] == 45:  # -0 is the integer 0
+                return self._put_text(b"0", 1, klen)
+            return self._put_text(buf + s.start, s.end - s.start, klen)
+        if s.tag == T_MISSING or s.tag == T_NULL:
+            return 1
+        if s.tag == T_TRUE:
+            return self._put_text(b"true", 4, klen)
+        if s.tag == T_FALSE:
+            return self._put_text(b"false", 5, klen)
+        if s.tag == T_STRESC:
+            if self._reserve(klen[0] + 5 + s.end - s.start) < 0:
+                return K_NO_MEMORY
+            ln = unescape(buf, s.start + 1, s.end - 1, self.key + klen[0] + 5)
+            self._put_header(klen[0], ln)
+            klen[0] += 5 + ln
+            return 0
+        if s.tag == T_FLOAT:  # Python's repr
+            return K_NEEDS_GIL
+        return K_WRONG_TYPE  # an object or an array
+
+    cdef int _put_missing(self, RuleC* rc, int j, Py_ssize_t* klen) noexcept nogil:
+        if rc.dim_default[j] != NULL:
+            return self._put_text(rc.dim_default[j], rc.dim_default_len[j], klen)
+        if rc.dim_skip[j]:
+            return K_SKIP
+        if self._reserve(klen[0] + 1) < 0:
+            return K_NO_MEMORY
+        self.key[klen[0]] = 0
+        klen[0] += 1
+        return 0
+
+    cdef int _put_pytext(self, object text, Py_ssize_t* klen) except? K_NO_MEMORY:
+        if text is None:
+            return K_WRONG_TYPE
+        cdef bytes encoded = text.encode("utf-8", "surrogatepass")
+        return self._put_text(encoded, len(encoded), klen)
+
+    cdef int _put_text(self, const char* text, Py_ssize_t ln, Py_ssize_t* klen) noexcept nogil:
+        if self._reserve(klen[0] + 5 + ln) < 0:
+            return K_NO_MEMORY
+        self._put_header(klen[0], ln)
+        memcpy(self.key + klen[0] + 5, text, ln)
+        klen[0] += 5 + ln
+        return 0
+
+    cdef inline void _put_header(self, Py_ssize_t at, Py_ssize_t ln) noexcept nogil:
         cdef unsigned char* k = <unsigned char*>self.key + at
         k[0] = 1
         k[1] = ln & 0xFF
@@ -919,31 +1182,72 @@ cdef class JsonScanner:
         k[3] = (ln >> 16) & 0xFF
         k[4] = (ln >> 24) & 0xFF
 
-    cdef int _reserve(self, Py_ssize_t n) except -1:
-        if n > self.key_cap:
-            while self.key_cap < n:
-                self.key_cap *= 2
-            self.key = <char*>_grow(self.key, self.key_cap)
+    cdef int _reserve(self, Py_ssize_t n) noexcept nogil:
+        cdef Py_ssize_t cap = self.key_cap
+        cdef void* p
+        if n <= cap:
+            return 0
+        while cap < n:
+            cap *= 2
+        p = realloc(self.key, cap)
+        if p == NULL:
+            return -1
+        self.key = <char*>p
+        self.key_cap = cap
         return 0
-
-    cpdef count(self, str reason):
-        self.bad[reason] = self.bad.get(reason, 0) + 1
 
     def pop_bad(self):
         """Bad-record counts since the last call, by reason."""
-        bad, self.bad = self.bad, {}
+        bad = {REASONS[i]: self.bad[i] for i in range(NREASONS) if self.bad[i]}
+        memset(self.bad, 0, sizeof(self.bad))
         return bad
 
     def drain(self):
         """The interval's accumulators per rule, keyed by dimension values; starts a new interval."""
-        out = [(<_Series>s).to_dict() for s in self.series]
-        self.series = self._new_series()
+        out = [_series_dict(&self.series[r]) for r in range(self.nrules)]
+        self._new_series()
         return out
 
 
-cdef inline int64_t strtod_int(const char* b, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
-    cdef int64_t v = 0
-    cdef Py_ssize_t i
-    for i in range(start, end):
-        v = v * 10 + (b[i] - 48)
-    return v
+cdef dict _series_dict(Series* s):
+    cdef dict out = {}
+    cdef Py_ssize_t i, j
+    cdef Acc* a
+    cdef fp_table* t = &s.keys
+    for i in range(<Py_ssize_t>t.n):
+        a = &s.acc[i]
+        acc = [a.count, a.total, a.last, a.vmin, a.vmax, a.first_ns, a.last_ns]
+        for j in range(s.nb):
+            acc.append(s.buckets[i * s.nb + j])
+        out[_decode_key(<const unsigned char*>t.arena + t.key_off[i], t.key_len[i])] = acc
+    return out
+
+
+cdef class KeyTable:
+    """The series key table on its own, for tests; ``hash_bits`` below 64 forces collisions."""
+
+    cdef fp_table t
+
+    def __cinit__(self, int hash_bits=64):
+        cdef uint64_t mask = <uint64_t>-1 if hash_bits >= 64 else ((<uint64_t>1 << hash_bits) - 1)
+        if fp_table_init(&self.t, _seed(), mask) < 0:
+            raise MemoryError()
+
+    def __dealloc__(self):
+        fp_table_free(&self.t)
+
+    def add(self, bytes key):
+        """(index, added): the key's index, given in insertion order, and whether it was new."""
+        cdef int added
+        cdef int64_t i = fp_table_find_or_add(&self.t, key, len(key), &added)
+        if i < 0:
+            raise MemoryError()
+        return i, bool(added)
+
+    def __len__(self):
+        return self.t.n
+
+    def keys(self):
+        """Every key, by index."""
+        return [PyBytes_FromStringAndSize(self.t.arena + self.t.key_off[i], self.t.key_len[i])
+                for i in range(self.t.n)]

@@ -1,6 +1,10 @@
 """Both scanners fed the same random and mutated lines must agree exactly: accumulators and bad counts.
 
 Duplicate keys: the last one wins (orjson's rule, matched by the compiled twin).
+Two plans: ``PLAN`` has `where` conditions, so the compiled twin applies every
+line with the GIL; ``FAST_PLAN`` has none, so it applies lines without the GIL
+and falls back line by line (float dimensions, timestamps it cannot read); ``FAST_TIMED_PLAN``
+reads times from the records.
 """
 
 import json
@@ -26,6 +30,19 @@ metrics:
      where: 'k matches "^[a-z]" or n.k > 0 or exists(u)'}
   - {name: g, type: gauge, value: n.v, dimensions: [k], where: 'k in ["a", "é", 1, true, null] and not k == false'}
 """))
+
+FAST_PLAN = Plan(config("""
+metrics:
+  - {name: c, type: counter, dimensions: [k, {field: n.k, on_missing: skip}, {field: 'body["a.b"]', default: "-"}]}
+  - {name: s, type: counter, value: v, dimensions: [k]}
+  - {name: h, type: histogram, value: v, buckets: [-1, 0, 1.5, 1e10], dimensions: [n.k, u]}
+  - {name: g, type: gauge, value: n.v, dimensions: [k, {field: u, default: "é"}]}
+"""))
+FAST_TIMED_PLAN = Plan(config("""
+timestamp: {field: t, format: epoch_s}
+metrics: [{name: c, type: counter, dimensions: [k]}, {name: s, type: counter, value: t, dimensions: [u]}]
+"""))
+PLANS = [PLAN, FAST_PLAN, FAST_TIMED_PLAN]
 
 KEYS = ["k", "v", "t", "n", "u", "a.b", "a", "b", "\u00e9", "k\\"]
 edge_numbers = st.sampled_from([0, -0.0, 1, -1, 2**53 + 1, 2**63 - 1, -(2**63), 2**64 - 1, 2**64, 1e308, 5e-324,
@@ -63,9 +80,9 @@ def mutate(line: bytes, data) -> bytes:
     return line
 
 
-def run(cls, data, ends):
-    s = cls(PLAN)
-    s.scan(data, ends, PLAN.consts({}, {}), 42)
+def run(cls, data, ends, plan=PLAN):
+    s = cls(plan)
+    s.scan(data, ends, plan.consts({}, {}), 42)
     return s.drain(), s.pop_bad()
 
 
@@ -91,11 +108,13 @@ def test_json_twins_agree(lines, data, explicit_ends):
         for line in encoded:
             pos += len(line) + 1
             ends.append(min(pos, len(buf)))
-    py, c = run(scan_py.Scanner, buf, ends), run(TWINS["c"], buf, ends)
-    assert same(py, c), (py, c)
+    for plan in PLANS:
+        py, c = run(scan_py.Scanner, buf, ends, plan), run(TWINS["c"], buf, ends, plan)
+        assert same(py, c), (py, c)
 
 
 @settings(max_examples=int(os.environ.get("FATHOM_FUZZ_EXAMPLES", 40)), deadline=None)
 @given(st.binary(max_size=80))
 def test_arbitrary_bytes_agree(blob):
-    assert same(run(scan_py.Scanner, blob, None), run(TWINS["c"], blob, None))
+    for plan in PLANS:
+        assert same(run(scan_py.Scanner, blob, None, plan), run(TWINS["c"], blob, None, plan))

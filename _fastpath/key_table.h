@@ -1,0 +1,156 @@
+/* Series keys (dimension values as bytes) to dense indices, without Python objects.
+ *
+ * The scanner looks a series up once per rule per line; with 100,000
+ * user_id values a Python dict keyed on bytes objects cost an allocation and
+ * a SipHash per lookup. Here: open addressing with linear probing over
+ * (hash, index) slots, at most half full; the key bytes live in one arena in
+ * insertion order, so index i is the i-th distinct key and iteration order is
+ * insertion order, as with a dict. The hash is seeded per table (callers pass
+ * random bytes) so an attacker who controls field values cannot precompute
+ * colliding keys. Nothing here touches Python: every function runs without the GIL.
+ */
+#ifndef FATHOM_KEY_TABLE_H
+#define FATHOM_KEY_TABLE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uint64_t hash;
+    int64_t index; /* -1: empty */
+} fp_slot;
+
+typedef struct {
+    fp_slot *slots;
+    size_t mask;     /* number of slots - 1, a power of two minus one */
+    size_t n;        /* keys held */
+    size_t cap;      /* room in key_off / key_len */
+    char *arena;     /* key bytes, back to back */
+    size_t arena_len, arena_cap;
+    size_t *key_off;
+    size_t *key_len;
+    uint64_t seed;
+    uint64_t hash_mask; /* all ones in use; tests narrow it to force collisions */
+} fp_table;
+
+static inline uint64_t fp_mix(uint64_t h) {
+    h ^= h >> 31;
+    h *= 0x7fb5d329728ea185ULL;
+    h ^= h >> 27;
+    h *= 0x81dadef4bc2dd44dULL;
+    h ^= h >> 33;
+    return h;
+}
+
+/* Seeded 64-bit hash of n bytes, a word at a time. */
+static inline uint64_t fp_hash(const char *p, size_t n, uint64_t seed) {
+    uint64_t h = seed ^ (n * 0x9E3779B97F4A7C15ULL), w;
+    while (n >= 8) {
+        memcpy(&w, p, 8);
+        h = (h ^ fp_mix(w + seed)) * 0x9E3779B97F4A7C15ULL;
+        h ^= h >> 29;
+        p += 8;
+        n -= 8;
+    }
+    w = 0;
+    memcpy(&w, p, n);
+    return fp_mix(h ^ fp_mix(w ^ (seed + n)));
+}
+
+/* 0 on success, -1 when out of memory. */
+static inline int fp_table_init(fp_table *t, uint64_t seed, uint64_t hash_mask) {
+    memset(t, 0, sizeof(*t));
+    t->seed = seed;
+    t->hash_mask = hash_mask;
+    t->mask = 63;
+    t->slots = (fp_slot *)malloc((t->mask + 1) * sizeof(fp_slot));
+    if (t->slots == NULL)
+        return -1;
+    memset(t->slots, 0xFF, (t->mask + 1) * sizeof(fp_slot));
+    return 0;
+}
+
+static inline void fp_table_free(fp_table *t) {
+    free(t->slots);
+    free(t->arena);
+    free(t->key_off);
+    free(t->key_len);
+    memset(t, 0, sizeof(*t));
+}
+
+static inline int fp_table_rehash(fp_table *t) {
+    size_t nmask = t->mask * 2 + 1, i, j;
+    fp_slot *ns = (fp_slot *)malloc((nmask + 1) * sizeof(fp_slot));
+    if (ns == NULL)
+        return -1;
+    memset(ns, 0xFF, (nmask + 1) * sizeof(fp_slot));
+    for (i = 0; i <= t->mask; i++) {
+        if (t->slots[i].index < 0)
+            continue;
+        for (j = t->slots[i].hash & nmask; ns[j].index >= 0; j = (j + 1) & nmask) {
+        }
+        ns[j] = t->slots[i];
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->mask = nmask;
+    return 0;
+}
+
+static inline int fp_table_store(fp_table *t, const char *key, size_t n) {
+    if (t->n == t->cap) {
+        size_t cap = t->cap ? t->cap * 2 : 64;
+        size_t *off = (size_t *)realloc(t->key_off, cap * sizeof(size_t));
+        if (off == NULL)
+            return -1;
+        t->key_off = off;
+        size_t *len = (size_t *)realloc(t->key_len, cap * sizeof(size_t));
+        if (len == NULL)
+            return -1;
+        t->key_len = len;
+        t->cap = cap;
+    }
+    if (t->arena_len + n > t->arena_cap) {
+        size_t cap = t->arena_cap ? t->arena_cap : 1024;
+        while (cap < t->arena_len + n)
+            cap *= 2;
+        char *arena = (char *)realloc(t->arena, cap);
+        if (arena == NULL)
+            return -1;
+        t->arena = arena;
+        t->arena_cap = cap;
+    }
+    memcpy(t->arena + t->arena_len, key, n);
+    t->key_off[t->n] = t->arena_len;
+    t->key_len[t->n] = n;
+    t->arena_len += n;
+    return 0;
+}
+
+/* Index of the key, adding it as index n when new (then *added is 1); -1 when out of memory. */
+static inline int64_t fp_table_find_or_add(fp_table *t, const char *key, size_t n, int *added) {
+    uint64_t h = fp_hash(key, n, t->seed) & t->hash_mask;
+    size_t i = h & t->mask;
+    *added = 0;
+    for (;;) {
+        fp_slot *s = &t->slots[i];
+        if (s->index < 0)
+            break;
+        if (s->hash == h && t->key_len[s->index] == n && memcmp(t->arena + t->key_off[s->index], key, n) == 0)
+            return s->index;
+        i = (i + 1) & t->mask;
+    }
+    if (fp_table_store(t, key, n) < 0)
+        return -1;
+    t->slots[i].hash = h;
+    t->slots[i].index = (int64_t)t->n;
+    t->n++;
+    *added = 1;
+    if (t->n * 2 > t->mask + 1 && fp_table_rehash(t) < 0)
+        return -1;
+    return (int64_t)(t->n - 1);
+}
+
+#endif
