@@ -64,6 +64,10 @@ STORAGE_RESOLUTIONS = (1, 60)
 DEFAULT_STORAGE_RESOLUTION = 60
 DEFAULT_UNIT = "None"
 RESERVED_NAMESPACE_PREFIX = "AWS/"
+#: How EMF identity rides on the internal metric model, from the ``emf`` parser to the ``awsemf``
+#: exporter: the directive's namespace as a point attribute, ``StorageResolution`` in the metric's metadata.
+NAMESPACE_ATTRIBUTE = "aws.emf.namespace"
+STORAGE_RESOLUTION_METADATA = "aws.emf.storage_resolution"
 
 #: CloudWatch units and their UCUM spelling (as OpenTelemetry writes units).
 #: Counts are UCUM annotations (``{count}``), not ``1``, which means a ratio.
@@ -438,7 +442,7 @@ def _ascii_text_problem(what: str, text: str, limit: int) -> str | None:
         return f"{what} must hold a non-whitespace character"
     if len(text) > limit:
         return f"{what} is {len(text)} characters, over the limit of {limit}"
-    if not all(" " <= ch <= "~" for ch in text):
+    if not (text.isascii() and text.isprintable()):  # printable ASCII is " " to "~"
         return f"{what} {text!r} holds a non-ASCII or control character"
     return None
 

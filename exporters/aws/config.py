@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from collections import Counter
+from typing import Iterator, Literal, Mapping
 
 from pydantic import Field, field_validator
 
+from collector import emf
 from collector.component import ComponentConfig
 from collector.configtypes import Duration
 from collector.exporterhelper import ExporterConfig
-from exporters.aws import rules
+from exporters.aws.datums import Datum, ResourceDatums
 
 
 class ResourceToTelemetryConfig(ComponentConfig):
@@ -27,7 +29,7 @@ class AwsMetricsExporterConfig(ExporterConfig):
     profile: str = Field("", description="Shared-config profile to use; empty uses AWS_PROFILE or the default.")
     namespace: str = Field(
         "", description="CloudWatch namespace; empty uses the resource's service.namespace/service.name, "
-                        "else 'default'."
+                        "else 'default'. A point with an aws.emf.namespace attribute (from parser emf) keeps its own."
     )
     resource_to_telemetry_conversion: ResourceToTelemetryConfig = Field(
         default_factory=ResourceToTelemetryConfig, description="Resource attributes as dimensions."
@@ -42,7 +44,8 @@ class AwsMetricsExporterConfig(ExporterConfig):
         "values_counts", description="Histograms as Values/Counts distributions, or as Min/Max/Sum/Count."
     )
     storage_resolution: Literal[1, 60] = Field(
-        60, description="60 for standard resolution, 1 for high-resolution (per-second) metrics."
+        60, description="60 for standard resolution, 1 for high-resolution (per-second) metrics; a metric with "
+                        "aws.emf.storage_resolution metadata (from parser emf) keeps its own."
     )
 
     @field_validator("endpoint")
@@ -55,13 +58,29 @@ class AwsMetricsExporterConfig(ExporterConfig):
     @field_validator("namespace")
     @classmethod
     def _namespace(cls, value: str) -> str:
-        problem = value and rules.namespace_problem(value)
+        problem = value and emf.namespace_problem(value)
         if problem:
             raise ValueError(problem)
         return value
 
 
-def resolve_namespace(configured: str, resource: dict) -> str:
+def routed(group: ResourceDatums, configured: str, dropped: Counter[str]) -> Iterator[tuple[str, Datum]]:
+    """Each datum of ``group`` with the namespace it goes to: its own (an EMF source's), else
+    :func:`resolve_namespace`'s. Datums whose namespace CloudWatch would refuse are counted in ``dropped``."""
+    fallback = resolve_namespace(configured, group.resource)
+    valid: dict[str, bool] = {}
+    for datum in group.datums:
+        namespace = datum.namespace or fallback
+        ok = valid.get(namespace)
+        if ok is None:
+            ok = valid[namespace] = emf.namespace_problem(namespace) is None
+        if ok:
+            yield namespace, datum
+        else:
+            dropped["invalid_namespace"] += 1
+
+
+def resolve_namespace(configured: str, resource: Mapping) -> str:
     """The configured namespace, else the resource's service, else 'default' (as the Collector does)."""
     if configured:
         return configured

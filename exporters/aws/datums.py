@@ -12,7 +12,13 @@ so the rules live once:
   exponential histograms likewise; distributions longer than ``max_values``
   are split into several datums whose counts and sums add up to the whole;
 * NaN, infinities and values outside CloudWatch's range, blank or non-ASCII
-  dimensions and invalid metric names are dropped, each counted with a reason.
+  dimensions and invalid metric names are dropped, each counted with a reason,
+  by the rules of :mod:`collector.emf` (CloudWatch's, whichever route);
+* a point that carries its EMF identity (the ``emf`` parser's
+  ``aws.emf.namespace`` attribute, ``aws.emf.storage_resolution`` metadata)
+  keeps it: the namespace leaves the dimensions for :attr:`Datum.namespace`,
+  the resolution goes to :attr:`Datum.storage_resolution`, so EMF in gives
+  the same CloudWatch metric out.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Literal, Mapping
+from functools import partial
+from typing import Any, Callable, Iterable, Literal, Mapping
 
 import orjson
 
@@ -35,7 +42,7 @@ from collector.pdata.metrics import (
     SummaryPoint,
     Temporality,
 )
-from exporters.aws import rules
+from collector import emf
 from exporters.aws.delta import DeltaTracker, Totals
 from exporters.aws.units import cloudwatch_unit
 
@@ -66,6 +73,10 @@ class Datum:
     dimensions: dict[str, str]
     time_ms: int
     value: float | Distribution | StatisticSet
+    #: the point's own namespace (an EMF source's); empty: the exporter's configured or resource namespace
+    namespace: str = ""
+    #: the metric's own StorageResolution (1 or 60); None: the exporter's setting
+    storage_resolution: int | None = None
 
 
 @dataclass(slots=True)
@@ -114,7 +125,7 @@ class Translator:
             group = ResourceDatums(rm.resource.attributes)
             for sm in rm.scope_metrics:
                 for metric in sm.metrics:
-                    problem = rules.metric_name_problem(metric.name)
+                    problem = emf.metric_name_problem(metric.name)
                     if problem is not None:
                         dropped["invalid_metric_name"] += len(metric.points)
                         continue
@@ -126,6 +137,9 @@ class Translator:
     def _metric(self, metric: Metric, resource_key: tuple, resource_dims: dict[str, str],
                 dropped: Counter[str]) -> Iterable[Datum]:
         unit, scale = cloudwatch_unit(metric.unit)
+        resolution = metric.metadata.get(emf.STORAGE_RESOLUTION_METADATA)
+        if type(resolution) is not int or resolution not in emf.STORAGE_RESOLUTIONS:
+            resolution = None
         for point in metric.points:
             if point.flags & FLAG_NO_RECORDED_VALUE:
                 dropped["no_recorded_value"] += 1
@@ -133,22 +147,28 @@ class Translator:
             dims = {k: attribute_text(v) for k, v in point.attributes.items()}
             if self.options.resource_to_telemetry:
                 dims = {**resource_dims, **dims}
-            if any(rules.dimension_problem(k, v) for k, v in dims.items()):
+            namespace = point.attributes.get(emf.NAMESPACE_ATTRIBUTE)
+            if type(namespace) is str:
+                del dims[emf.NAMESPACE_ATTRIBUTE]
+            else:
+                namespace = ""
+            if any(emf.dimension_name_problem(k) or emf.dimension_value_problem(v) for k, v in dims.items()):
                 dropped["invalid_dimension"] += 1
                 continue
-            key = (resource_key, metric.name, metric.type, tuple(sorted(dims.items())))
-            time_ms = point.time_ns // 1_000_000
+            key = (resource_key, metric.name, metric.type, namespace, tuple(sorted(dims.items())))
+            new = partial(Datum, metric.name, unit, time_ms=point.time_ns // 1_000_000, namespace=namespace,
+                          storage_resolution=resolution)
             if isinstance(point, NumberPoint):
                 value = self._number(metric, point, key, dropped)
                 if value is None:
                     continue
                 value *= scale
-                if not rules.value_ok(value):
+                if not _value_ok(value):
                     dropped["non_finite" if not math.isfinite(value) else "value_out_of_range"] += 1
                     continue
-                yield Datum(metric.name, unit, dims, time_ms, value)
+                yield new(dims, value=value)
             else:
-                yield from self._distribution(metric, point, key, unit, scale, dims, time_ms, dropped)
+                yield from self._distribution(metric, point, key, scale, dims, new, dropped)
 
     def _number(self, metric: Metric, point: NumberPoint, key: tuple, dropped: Counter[str]) -> float | None:
         value = float(point.value)
@@ -163,8 +183,9 @@ class Translator:
             return delta.value
         return value
 
-    def _distribution(self, metric: Metric, point: Any, key: tuple, unit: str, scale: float,
-                      dims: dict[str, str], time_ms: int, dropped: Counter[str]) -> Iterable[Datum]:
+    def _distribution(self, metric: Metric, point: Any, key: tuple, scale: float, dims: dict[str, str],
+                      new: Callable[..., Datum], dropped: Counter[str]) -> Iterable[Datum]:
+        """``new(dims, value=...)`` makes a datum of this point's name, unit, time and EMF identity."""
         if isinstance(point, SummaryPoint):
             buckets: dict[Any, float] = {}
             layout: Any = None
@@ -207,21 +228,25 @@ class Translator:
         lo = known_min * scale if known_min is not None else pairs[0][0]
         hi = known_max * scale if known_max is not None else pairs[-1][0]
         total_sum = totals.sum * scale if math.isfinite(totals.sum) else sum(v * c for v, c in pairs)
-        if not all(rules.value_ok(x) for x in (lo, hi, total_sum, totals.count)) or \
-                not all(rules.value_ok(v) for v, _ in pairs):
+        if not all(_value_ok(x) for x in (lo, hi, total_sum, totals.count)) or \
+                not all(_value_ok(v) for v, _ in pairs):
             dropped["non_finite"] += 1
             return
         if isinstance(point, SummaryPoint) and self.options.detailed_metrics:
             for q, v in point.quantiles:
-                if rules.value_ok(v * scale):
-                    yield Datum(metric.name, unit, {**dims, "quantile": format(q, "g")}, time_ms, v * scale)
+                if _value_ok(v * scale):
+                    yield new({**dims, "quantile": format(q, "g")}, value=v * scale)
                 else:
                     dropped["non_finite"] += 1
         if self.options.histograms == "statistic_set" or isinstance(point, SummaryPoint):
-            yield Datum(metric.name, unit, dims, time_ms, StatisticSet(lo, hi, total_sum, totals.count))
+            yield new(dims, value=StatisticSet(lo, hi, total_sum, totals.count))
             return
         for part in split_distribution(pairs, lo, hi, total_sum, self.options.max_values):
-            yield Datum(metric.name, unit, dims, time_ms, part)
+            yield new(dims, value=part)
+
+
+def _value_ok(value: float) -> bool:
+    return emf.value_problem(value) is None
 
 
 def _quantile_bounds(point: SummaryPoint) -> tuple[float | None, float | None]:

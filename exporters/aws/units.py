@@ -1,16 +1,22 @@
 """UCUM units (as OpenTelemetry writes them) to CloudWatch's unit names.
 
-CloudWatch knows a closed set of units. A UCUM unit with an exact
-counterpart maps to it; a few time units with none (``ns``, ``min``, ``h``,
+CloudWatch knows a closed set of units; the exact UCUM counterparts are
+:data:`collector.emf.UNIT_BY_UCUM`, shared with the ``emf`` parser. On top
+of them the exporters accept what OpenTelemetry producers also write:
+binary prefixes (``KiBy`` as ``Kilobytes``), ``µs``, and ``1`` (a ratio,
+so ``None``); a few time units with no counterpart (``ns``, ``min``, ``h``,
 ``d``) are rescaled to one that exists, so a duration stays a duration;
-annotations such as ``{requests}`` are counts; anything else becomes
-``None``, which is what CloudWatch assumes for a missing unit.
+any annotation such as ``{requests}`` is a count, and ``<unit>/s`` a rate
+where CloudWatch has ``<unit>/Second``; anything else becomes ``None``,
+which is what CloudWatch assumes for a missing unit.
 """
 
 from __future__ import annotations
 
 import re
 from typing import NamedTuple
+
+from collector import emf
 
 
 class CloudWatchUnit(NamedTuple):
@@ -20,12 +26,9 @@ class CloudWatchUnit(NamedTuple):
 
 
 _EXACT = {
-    "s": "Seconds", "ms": "Milliseconds", "us": "Microseconds", "µs": "Microseconds",
-    "By": "Bytes", "kBy": "Kilobytes", "MBy": "Megabytes", "GBy": "Gigabytes", "TBy": "Terabytes",
+    **emf.UNIT_BY_UCUM, "µs": "Microseconds", "1": "None",
     "KiBy": "Kilobytes", "MiBy": "Megabytes", "GiBy": "Gigabytes", "TiBy": "Terabytes",
-    "bit": "Bits", "kbit": "Kilobits", "Mbit": "Megabits", "Gbit": "Gigabits", "Tbit": "Terabits",
     "Kibit": "Kilobits", "Mibit": "Megabits", "Gibit": "Gigabits", "Tibit": "Terabits",
-    "%": "Percent", "1": "None", "": "None",
 }
 _RESCALED = {"ns": CloudWatchUnit("Microseconds", 1e-3), "min": CloudWatchUnit("Seconds", 60.0),
              "h": CloudWatchUnit("Seconds", 3600.0), "d": CloudWatchUnit("Seconds", 86400.0)}
@@ -44,9 +47,7 @@ def cloudwatch_unit(ucum: str) -> CloudWatchUnit:
         return CloudWatchUnit("Count")
     numerator, slash, denominator = unit.partition("/")
     if slash and denominator == "s":
-        if numerator == "1" or _ANNOTATION.match(numerator):
-            return CloudWatchUnit("Count/Second")
-        per = _EXACT.get(numerator)
-        if per is not None and per not in ("None", "Percent", "Seconds", "Milliseconds", "Microseconds"):
+        per = "Count" if numerator == "1" or _ANNOTATION.match(numerator) else _EXACT.get(numerator)
+        if per is not None and per + "/Second" in emf.UNITS:
             return CloudWatchUnit(per + "/Second")
     return CloudWatchUnit("None")

@@ -6,7 +6,10 @@ rules: at most 1,000 data and 1 MB of payload per call (counted on the
 JSON body before botocore's gzip), at most 30 dimensions per datum, at most
 150 Values/Counts per datum (longer distributions are split), histograms as
 distributions or statistic sets, timestamps within two weeks before and two
-hours after now. What breaks a rule is dropped and counted by reason.
+hours after now. What breaks a rule (:mod:`collector.emf` holds CloudWatch's
+naming and value rules) is dropped and counted by reason. A datum's own
+namespace and storage resolution (from the ``emf`` parser) win over the
+configured ones.
 """
 
 from __future__ import annotations
@@ -17,14 +20,17 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
+
+from collector import emf
 from collector.component import Factory, Host, Kind, Settings, Signal, Stability
 from collector.errors import PermanentError
 from collector.exporterhelper import PushExporter, QueuedExporter
 from collector.pdata import Batch, Metrics
 from exporters.aws import AwsClients, AwsMetricsExporterConfig, DeltaTracker, PendingRequests, Translator
-from exporters.aws import TranslateOptions, resolve_namespace, rules
+from exporters.aws import TranslateOptions, routed
 from exporters.aws.datums import Datum, Distribution, StatisticSet
 from exporters.aws.drops import count_dropped, refusal_reason
+
 MAX_DATA = 1000
 MAX_PAYLOAD = 1_000_000  # "1 MB"; kept under 2^20 so the estimate's small error cannot matter
 MAX_VALUES = 150
@@ -115,20 +121,16 @@ class AwsCloudWatchExporter(PushExporter):
         now_ms = int(time.time() * 1000) if now_ms is None else now_ms
         by_namespace: dict[str, list[dict[str, Any]]] = {}
         for group in resources:
-            namespace = resolve_namespace(self._config.namespace, group.resource)
-            if rules.namespace_problem(namespace):
-                dropped["invalid_namespace"] += len(group.datums)
-                continue
-            target = by_namespace.setdefault(namespace, [])
-            for datum in group.datums:
-                if len(datum.dimensions) > rules.MAX_DIMENSIONS:
+            for namespace, datum in routed(group, self._config.namespace, dropped):
+                if len(datum.dimensions) > emf.MAX_DIMENSIONS_PER_SET:
                     dropped["too_many_dimensions"] += 1
                 elif datum.time_ms < now_ms - MAX_AGE_MS:
                     dropped["too_old"] += 1
                 elif datum.time_ms > now_ms + MAX_AHEAD_MS:
                     dropped["too_far_ahead"] += 1
                 else:
-                    target.append(metric_datum(datum, self._config.storage_resolution))
+                    resolution = datum.storage_resolution or self._config.storage_resolution
+                    by_namespace.setdefault(namespace, []).append(metric_datum(datum, resolution))
         count_dropped(self._settings, dropped)
         return requests_for(by_namespace)
 

@@ -2,6 +2,5 @@
 
 from exporters.awsemf.config import AwsEmfConfig, LabelMatcher, MetricDeclaration
 from exporters.awsemf.exporter import AwsEmfExporter, factory
-from exporters.awsemf.validate import validate
 
-__all__ = ["AwsEmfConfig", "AwsEmfExporter", "LabelMatcher", "MetricDeclaration", "factory", "validate"]
+__all__ = ["AwsEmfConfig", "AwsEmfExporter", "LabelMatcher", "MetricDeclaration", "factory"]

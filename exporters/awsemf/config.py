@@ -7,8 +7,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
+from collector import emf
 from collector.component import ComponentConfig
-from exporters.aws import rules
 from exporters.aws.config import AwsMetricsExporterConfig
 from exporters.awsemf.naming import check_pattern
 
@@ -53,9 +53,9 @@ class MetricDeclaration(ComponentConfig):
     @classmethod
     def _dimension_sets(cls, sets: list[list[str]]) -> list[list[str]]:
         for i, names in enumerate(sets):
-            if len(set(names)) > rules.MAX_DIMENSIONS:
+            if len(set(names)) > emf.MAX_DIMENSIONS_PER_SET:
                 raise ValueError(f"dimension set {i} has {len(set(names))} keys; CloudWatch allows "
-                                 f"{rules.MAX_DIMENSIONS}")
+                                 f"{emf.MAX_DIMENSIONS_PER_SET}")
         return sets
 
     @field_validator("metric_name_selectors")

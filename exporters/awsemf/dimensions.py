@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Mapping
 
-from exporters.aws import rules
+from collector import emf
 from exporters.awsemf.config import AwsEmfConfig, MetricDeclaration
 
 DimensionSets = tuple[tuple[str, ...], ...]
@@ -66,5 +66,5 @@ class DimensionSelector:
         if self._single:
             chosen.extend((k,) for k in sorted(dims))
         unique = tuple(dict.fromkeys(chosen))
-        fitting = tuple(s for s in unique if len(s) <= rules.MAX_DIMENSIONS)
+        fitting = tuple(s for s in unique if len(s) <= emf.MAX_DIMENSIONS_PER_SET)
         return Selection(fitting, len(unique) - len(fitting))

@@ -6,7 +6,12 @@ per distinct choice of dimension sets names them. An event holds at most
 100 metric definitions and never the same name twice (a split histogram's
 parts go to separate events). An event over the size limit is split in two
 until it fits; a single metric that cannot fit, or any event the validator
-refuses, is dropped and counted with its reason.
+(:func:`collector.emf.validate`, with distributions) refuses, is dropped and
+counted with its reason.
+
+A datum's own namespace and storage resolution (EMF identity carried from
+the ``emf`` parser, see :mod:`exporters.aws.datums`) win over the
+configured ones, so an EMF event read in goes out under the same metric.
 """
 
 from __future__ import annotations
@@ -17,10 +22,9 @@ from typing import Any
 
 import orjson
 
-from exporters.aws import rules
-from exporters.aws.config import resolve_namespace
+from collector import emf
+from exporters.aws.config import routed
 from exporters.aws.datums import Datum, Distribution, ResourceDatums, StatisticSet
-from exporters.awsemf import validate
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.dimensions import DimensionSelector, DimensionSets
 from exporters.awsemf.naming import fill, log_group_problem, log_stream_problem
@@ -57,14 +61,12 @@ class EventBuilder:
         for group in resources:
             partition = (fill(self._config.log_group_name, group.resource),
                          fill(self._config.log_stream_name, group.resource))
-            namespace = resolve_namespace(self._config.namespace, group.resource)
             reason = ("invalid_log_group" if log_group_problem(partition[0]) else
-                      "invalid_log_stream" if log_stream_problem(partition[1]) else
-                      "invalid_namespace" if rules.namespace_problem(namespace) else None)
+                      "invalid_log_stream" if log_stream_problem(partition[1]) else None)
             if reason:
                 dropped[reason] += len(group.datums)
                 continue
-            for datum in group.datums:
+            for namespace, datum in routed(group, self._config.namespace, dropped):
                 if datum.name == "_aws" or datum.name in datum.dimensions:
                     dropped["name_collides_with_dimension"] += 1
                     continue
@@ -80,7 +82,7 @@ class EventBuilder:
                 key = (partition, namespace, datum.time_ms, tuple(sorted(datum.dimensions.items())), selection.sets)
                 events = slots.setdefault(key, [])
                 for metrics in events:
-                    if datum.name not in metrics and len(metrics) < validate.MAX_METRICS_PER_DIRECTIVE:
+                    if datum.name not in metrics and len(metrics) < emf.MAX_METRICS_PER_DIRECTIVE:
                         metrics[datum.name] = datum
                         break
                 else:
@@ -98,14 +100,15 @@ class EventBuilder:
         definitions = []
         for datum in datums:
             definition: dict[str, Any] = {"Name": datum.name, "Unit": datum.unit}
-            if self._config.storage_resolution == 1:
-                definition["StorageResolution"] = 1
+            resolution = datum.storage_resolution or self._config.storage_resolution
+            if resolution != emf.DEFAULT_STORAGE_RESOLUTION:
+                definition["StorageResolution"] = resolution
             definitions.append(definition)
             doc[datum.name] = emf_value(datum.value)
         doc["_aws"] = {"Timestamp": time_ms, "CloudWatchMetrics": [
             {"Namespace": namespace, "Dimensions": [list(s) for s in sets], "Metrics": definitions}]}
         message = orjson.dumps(doc)
-        if validate.event_size_problem(message):
+        if emf.event_size_problem(message):
             if len(datums) == 1:
                 dropped["event_too_large"] += 1
                 return
@@ -113,7 +116,7 @@ class EventBuilder:
             self._emit(namespace, time_ms, dims, sets, datums[:half], out, dropped)
             self._emit(namespace, time_ms, dims, sets, datums[half:], out, dropped)
             return
-        if validate.validate(doc):
+        if emf.validate(doc, allow_distributions=True):
             dropped["invalid_emf"] += len(datums)
             return
         out.append(LogEvent(time_ms, message.decode(), len(message), len(datums)))

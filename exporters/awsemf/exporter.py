@@ -1,7 +1,7 @@
 """The ``awsemf`` exporter: metrics as embedded-metric-format events in CloudWatch Logs.
 
-Per batch: translate to datums (:mod:`exporters.aws.datums`), build checked
-EMF events (:mod:`.events`), group them into PutLogEvents requests
+Per batch: translate to datums (:mod:`exporters.aws.datums`), build EMF
+events checked by :mod:`collector.emf` (:mod:`.events`), group them into PutLogEvents requests
 (:mod:`.logbatch`), send. A missing log group or stream is created on the
 first ResourceNotFoundException (with the configured retention and tags)
 and the request sent again. Events the service rejects as too old, too new
@@ -18,6 +18,7 @@ from typing import Any
 
 from botocore.client import BaseClient
 
+from collector import emf
 from collector.component import Factory, Host, Kind, Settings, Signal, Stability
 from collector.errors import PermanentError
 from collector.exporterhelper import PushExporter, QueuedExporter
@@ -25,7 +26,6 @@ from collector.pdata import Batch, Metrics
 from exporters.aws import AwsClients, DeltaTracker, PendingRequests, TranslateOptions, Translator
 from exporters.aws.drops import count_dropped, refusal_reason
 from exporters.aws.errors import code_of
-from exporters.awsemf import validate
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.events import EventBuilder
 from exporters.awsemf.logbatch import LogBatch, batches
@@ -49,7 +49,7 @@ class AwsEmfExporter(PushExporter):
         self._log = settings.logger
         self._translator = Translator(
             TranslateOptions(config.resource_to_telemetry_conversion.enabled, config.histograms,
-                             config.detailed_metrics, validate.MAX_VALUES_PER_ARRAY),
+                             config.detailed_metrics, emf.MAX_VALUES_PER_ARRAY),
             DeltaTracker(config.retain_initial_value_of_delta_metric),
         )
         self._events = EventBuilder(config)

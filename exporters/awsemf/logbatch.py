@@ -1,7 +1,8 @@
 """EMF events grouped into PutLogEvents requests that the API accepts.
 
 The API's rules: at most 10,000 events and 1,048,576 bytes per request
-(each event's UTF-8 message plus 26 bytes), events in time order, the
+(each event's UTF-8 message plus :data:`collector.emf.EVENT_OVERHEAD_BYTES`,
+26), events in time order, the
 first and last less than 24 hours apart, and no event more than 14 days old or
 2 hours ahead. Events outside that window are dropped here and counted,
 instead of being sent to be rejected.
@@ -13,8 +14,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 
+from collector.emf import EVENT_OVERHEAD_BYTES
 from exporters.awsemf.events import LogEvent, Partition
-from exporters.awsemf.validate import EVENT_OVERHEAD_BYTES
 
 MAX_EVENTS = 10_000
 MAX_BYTES = 1_048_576

@@ -7,8 +7,9 @@ from collections import Counter
 
 import pytest
 
+from collector import emf
 from exporters.aws.datums import Datum, Distribution, ResourceDatums
-from exporters.awsemf import AwsEmfConfig, validate
+from exporters.awsemf import AwsEmfConfig
 from exporters.awsemf.events import EventBuilder, LogEvent
 from exporters.awsemf.logbatch import MAX_AGE_MS, MAX_BYTES, MAX_EVENTS, batches
 
@@ -20,7 +21,7 @@ def build(datums, resource=None, **options):
     out = EventBuilder(AwsEmfConfig.model_validate(options)).build([ResourceDatums(resource or {}, datums)], dropped)
     events = [json.loads(e.message) for es in out.values() for e in es]
     for event in events:
-        assert validate(event) == []
+        assert emf.validate(event, allow_distributions=True) == []
     return out, events, dropped
 
 
@@ -55,12 +56,15 @@ def test_oversized_dimension_sets_and_events():
     _, events, dropped = build([Datum("x", "None", many, T, 1.0)], dimension_rollup_option="SingleDimensionRollup")
     assert all(len(s) == 1 for s in events[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"])
     assert dropped == {"dimension_set_over_30": 1}
+    # Sized against collector.emf's 1 MiB event limit (it was 256 KiB): every event carries the point's
+    # 800 KB of attributes at its root, and 100 distributions do not fit beside them.
     wide = Distribution([i + 0.12345678912345 for i in range(100)], [12345.0] * 100, 0.0, 99.0, 1.0, 100.0)
-    wide_dims = {f"d{i}": "v" * 1000 for i in range(30)}
-    out, events, dropped = build([Datum(f"m{i}", "None", wide_dims, T, wide) for i in range(100)])
+    wide_dims = {f"d{i:03}": "v" * 1000 for i in range(800)}
+    declared = {"metric_declarations": [{"dimensions": [["d000"]], "metric_name_selectors": ["^m"]}]}
+    out, events, dropped = build([Datum(f"m{i}", "None", wide_dims, T, wide) for i in range(100)], **declared)
     assert len(events) >= 2 and sum(len(e["_aws"]["CloudWatchMetrics"][0]["Metrics"]) for e in events) == 100
-    assert all(e.size + 26 <= 256 * 1024 for es in out.values() for e in es) and not dropped
-    _, events, dropped = build([Datum("x", "None", {f"k{i}": "v" * 1000 for i in range(300)}, T, 1.0)],
+    assert all(e.size + 26 <= emf.MAX_EVENT_BYTES for es in out.values() for e in es) and not dropped
+    _, events, dropped = build([Datum("x", "None", {f"k{i}": "v" * 1000 for i in range(1100)}, T, 1.0)],
                                dimension_rollup_option="SingleDimensionRollup")
     assert dropped == {"event_too_large": 1, "dimension_set_over_30": 1}
 
@@ -77,9 +81,11 @@ def test_validator_reports_each_rule():
         "Namespace": "AWS/Bad", "Dimensions": [["missing"], [f"d{i}" for i in range(31)]],
         "Metrics": [{"Name": "v", "Unit": "Parsecs", "StorageResolution": 5}] + [{"Name": "v"}]}]},
         "v": list(range(101)), **{f"d{i}": "x" for i in range(31)}}
-    problems = " | ".join(validate(doc))
-    for expected in ("Timestamp", "AWS/", "'missing' is not a member", "31 keys", "Parsecs", "StorageResolution",
-                     "defined twice", "1 to 100 values"):
+    problems = " | ".join(map(str, emf.validate(doc, allow_distributions=True)))
+    # The wording is collector.emf's ("31 dimension keys", "101 values"); a name defined twice in one
+    # directive is no rule of the specification there: EventBuilder never writes one (tested above).
+    for expected in ("Timestamp", "AWS/", "'missing' is not a member", "31 dimension keys", "Parsecs",
+                     "StorageResolution", "101 values"):
         assert expected in problems
 
 
@@ -107,3 +113,13 @@ def test_batches_respect_count_bytes_span_and_age():
 def test_config_errors(bad):
     with pytest.raises(ValueError):
         AwsEmfConfig.model_validate(bad)
+
+
+def test_a_datums_own_namespace_and_resolution_win_over_the_configured_ones():
+    _, events, dropped = build([Datum("a", "None", {}, T, 1.0, namespace="Shop", storage_resolution=1),
+                                Datum("b", "None", {}, T, 1.0), Datum("c", "None", {}, T, 1.0, namespace="AWS/EC2")],
+                               namespace="Configured", storage_resolution=60)
+    directives = [e["_aws"]["CloudWatchMetrics"][0] for e in events]
+    assert sorted((d["Namespace"], d["Metrics"][0]) for d in directives) == [
+        ("Configured", {"Name": "b", "Unit": "None"}), ("Shop", {"Name": "a", "Unit": "None", "StorageResolution": 1})]
+    assert dropped == {"invalid_namespace": 1}

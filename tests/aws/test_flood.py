@@ -7,9 +7,10 @@ import time
 
 import pytest
 
+from collector import emf
 from collector.pdata import metrics as m
 from exporters.awscloudwatch import AwsCloudWatchConfig, AwsCloudWatchExporter
-from exporters.awsemf import AwsEmfConfig, validate
+from exporters.awsemf import AwsEmfConfig
 from exporters.awsemf.exporter import AwsEmfExporter
 from tests.aws.conftest import REGION, client, counters, settings
 from tests.aws.proxy import FaultProxy
@@ -52,7 +53,7 @@ async def test_emf_flood_respects_put_log_events_limits(proxy):
         assert stamps == sorted(stamps) and stamps[-1] - stamps[0] < 24 * 3600 * 1000
         for e in events:
             doc = json.loads(e["message"])
-            assert validate(doc) == []
+            assert emf.validate(doc, allow_distributions=True) == []
             values += len(doc["_aws"]["CloudWatchMetrics"][0]["Metrics"])
     assert values == SERIES and counters(s, "fathom_exporter_dropped") == {}
     stored = client("logs", proxy.upstream).describe_log_streams(logGroupName="/metrics/default")["logStreams"]

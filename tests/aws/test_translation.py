@@ -6,8 +6,9 @@ import math
 
 import pytest
 
+from collector import emf
 from collector.pdata import metrics as m
-from exporters.aws import DeltaTracker, TranslateOptions, Translator, rules
+from exporters.aws import DeltaTracker, TranslateOptions, Translator
 from exporters.aws.datums import Distribution, StatisticSet, split_distribution
 from exporters.aws.delta import Totals
 from exporters.aws.units import cloudwatch_unit
@@ -24,7 +25,7 @@ T = 1_700_000_000_000_000_000
 ])
 def test_units(ucum, expected):
     assert tuple(cloudwatch_unit(ucum)) == expected
-    assert cloudwatch_unit(ucum).name in rules.UNITS
+    assert cloudwatch_unit(ucum).name in emf.UNITS
 
 
 def test_delta_keeps_first_value_and_detects_resets():
@@ -102,4 +103,13 @@ def test_exponential_histogram_and_summary():
 @pytest.mark.parametrize("namespace, ok", [("MyApp/Web", True), ("AWS/EC2", False), (":x", False), (" ", False),
                                            ("x" * 256, False), ("naïve", False)])
 def test_namespace_rules(namespace, ok):
-    assert (rules.namespace_problem(namespace) is None) is ok
+    assert (emf.namespace_problem(namespace) is None) is ok
+
+
+def test_emf_identity_leaves_the_dimensions_for_the_datum():
+    point = m.NumberPoint({emf.NAMESPACE_ATTRIBUTE: "Shop", "route": "/a"}, T, 2.0)
+    own = m.Metric("g", m.MetricType.GAUGE, [point], metadata={emf.STORAGE_RESOLUTION_METADATA: 1})
+    odd = m.Metric("h", m.MetricType.GAUGE, [m.NumberPoint({}, T, 1.0)], metadata={emf.STORAGE_RESOLUTION_METADATA: 5})
+    datums, _ = translate([own, odd])
+    assert [(d.namespace, d.storage_resolution, d.dimensions) for d in datums] == [
+        ("Shop", 1, {"route": "/a"}), ("", None, {})]

@@ -53,8 +53,8 @@ from collector.connectors.logs_to_metrics.plan import FIRST_NS, HISTOGRAM, Plan,
 from collector.connectors.logs_to_metrics.scan_py import Scanner, update
 from collector.pdata import metrics as m
 
-NAMESPACE_ATTRIBUTE = "aws.emf.namespace"
-STORAGE_RESOLUTION_METADATA = "aws.emf.storage_resolution"
+NAMESPACE_ATTRIBUTE = emf.NAMESPACE_ATTRIBUTE
+STORAGE_RESOLUTION_METADATA = emf.STORAGE_RESOLUTION_METADATA
 SCOPE = "fathom/logs_to_metrics/emf"
 #: Bad-record reasons are the spec's reasons under this prefix: ``emf_missing_value``.
 REASON_PREFIX = "emf_"
