@@ -1,4 +1,4 @@
-"""Read positions on disk: one JSON file per receiver, replaced atomically.
+"""Read positions on disk: one JSON file in the receiver's storage directory, replaced atomically.
 
 Each entry is a file's fingerprint (its first bytes, base64) and the offset
 up to which its records were accepted downstream; the path is informative
@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import re
 import tempfile
 from dataclasses import dataclass
 
@@ -25,8 +24,8 @@ class Position:
     path: str = ""
 
 
-def checkpoint_path(directory: str, component_id: str) -> str:
-    return os.path.join(directory, "filelog-" + re.sub(r"[^A-Za-z0-9_.-]", "_", component_id) + ".json")
+#: The file's name in the directory the storage extension gives the receiver.
+FILE_NAME = "positions.json"
 
 
 def load(path: str) -> list[Position]:

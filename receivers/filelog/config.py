@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from collector.component import ComponentConfig
+from collector.component import ComponentConfig, ComponentID
 from collector.configtypes import Duration, PositiveInt
 from receivers.lines import LineSourceConfig
 
@@ -44,9 +44,10 @@ class FileLogConfig(LineSourceConfig):
     fingerprint_size: PositiveInt = Field(
         1000, description="Bytes at the start of a file that identify it across renames, copies and restarts."
     )
-    storage: str = Field(
-        "", description="Directory where read positions are checkpointed (after each poll and at shutdown), "
-        "so a restart continues where it stopped; empty keeps them in memory only."
+    storage: str | None = Field(
+        None, description="A storage extension (such as `file_storage`) in which read positions are "
+        "checkpointed after each poll and at shutdown, so a restart continues where it stopped; without it "
+        "they live in memory only (and still pass to the new instance on a reload)."
     )
     multiline: MultilineConfig | None = Field(None, description="Records that span lines.")
     compression: Literal["", "gzip", "auto"] = Field(
@@ -67,6 +68,13 @@ class FileLogConfig(LineSourceConfig):
     def _some(cls, value: list[str]) -> list[str]:
         if not value:
             raise ValueError("include must list at least one glob")
+        return value
+
+    @field_validator("storage")
+    @classmethod
+    def _extension_id(cls, value: str | None) -> str | None:
+        if value is not None:
+            ComponentID.parse(value)
         return value
 
     @model_validator(mode="after")

@@ -24,7 +24,7 @@ import time
 import zlib
 from typing import BinaryIO, Mapping
 
-from collector.component import Consumer, Factory, Host, Kind, Settings, Signal, Stability
+from collector.component import ComponentID, Consumer, Factory, Host, Kind, Settings, Signal, Stability
 from collector.pdata import LineChunk, Logs
 from receivers.filelog import checkpoint
 from receivers.filelog.config import FileLogConfig
@@ -53,18 +53,26 @@ class FileLogReceiver:
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopped = False
-        self._checkpoint = checkpoint.checkpoint_path(config.storage, str(settings.id)) if config.storage else ""
+        self._checkpoint = ""
         self._saved: list[tuple[bytes, int, bool]] = []
 
     async def start(self, host: Host) -> None:
         if self._task is not None or self._stopped:
             return
-        if self._checkpoint:
-            os.makedirs(self.config.storage, exist_ok=True)
+        if self.config.storage is not None:
+            self._checkpoint = self._checkpoint_file(host, self.config.storage)
             for p in checkpoint.load(self._checkpoint):
                 self._lost.append((0, self._reader(p.path, None, p.fingerprint, p.offset, skipping=p.skipping,
                                                    compressed=is_gzip(p.path, self.config.compression))))
         self._task = asyncio.get_running_loop().create_task(self._run())
+
+    def _checkpoint_file(self, host: Host, storage: str) -> str:
+        """The checkpoint's path in the directory ``storage`` (a running storage extension) gives this receiver."""
+        extension = host.get_extension(ComponentID.parse(storage)) if host is not None else None
+        if extension is None or not hasattr(extension, "directory_for"):
+            raise RuntimeError(f"storage: {storage!r} is not a running storage extension "
+                               "(configure it under extensions: and list it in service.extensions)")
+        return os.path.join(extension.directory_for(self.settings.kind.value, self.settings.id), checkpoint.FILE_NAME)
 
     async def shutdown(self) -> None:
         self._stopped = True

@@ -9,7 +9,8 @@ import os
 
 import pytest
 
-from collector.component import Signal
+from collector.component import ComponentID, Signal
+from collector.extensions.file_storage import FileStorage, FileStorageConfig
 from receivers.filelog import FileLogConfig, factory
 from tests.logsources.conftest import Sink, make_settings
 
@@ -131,9 +132,20 @@ async def test_truncation_in_place_starts_the_file_again(tmp_path, sink, host):
         await receiver.shutdown()
 
 
-async def test_restart_from_checkpoint_continues_exactly(tmp_path, sink, host):
+class StorageHost:
+    """A host running one ``file_storage`` extension, as ``extensions: {file_storage: {directory: ...}}``."""
+
+    def __init__(self, directory) -> None:
+        self.storage = FileStorage(make_settings("file_storage")[0], FileStorageConfig(directory=str(directory)))
+
+    def get_extension(self, id: ComponentID):
+        return self.storage if id == ComponentID("file_storage") else None
+
+
+async def test_restart_from_checkpoint_continues_exactly(tmp_path, sink):
     storage = tmp_path / "state"
-    cfg = config(tmp_path, storage=str(storage))
+    host = StorageHost(storage)
+    cfg = config(tmp_path, storage="file_storage")
     write(tmp_path / "app.log", 0, 100)
     receiver, _ = await running(cfg, sink, host)
     await sink.wait_lines(100)
@@ -147,14 +159,15 @@ async def test_restart_from_checkpoint_continues_exactly(tmp_path, sink, host):
         await sink.wait_lines(230)
         await asyncio.sleep(0.05)
         assert sorted(sequence(sink.lines())) == list(range(230))
-        assert os.listdir(storage) == ["filelog-filelog.json"]
+        assert os.listdir(storage) == ["receiver_filelog"]
+        assert os.listdir(storage / "receiver_filelog") == ["positions.json"]
     finally:
         await receiver.shutdown()
 
 
-async def test_refused_batches_do_not_move_the_checkpoint(tmp_path, sink, host):
-    storage = tmp_path / "state"
-    cfg = config(tmp_path, storage=str(storage))
+async def test_refused_batches_do_not_move_the_checkpoint(tmp_path, sink):
+    host = StorageHost(tmp_path / "state")
+    cfg = config(tmp_path, storage="file_storage")
     write(tmp_path / "app.log", 0, 50)
     sink.refuse = 10**6  # memory_limiter refuses everything
     receiver, _ = await running(cfg, sink, host)
@@ -250,6 +263,14 @@ async def test_container_logs_in_a_daemonset_layout_are_joined_and_labelled(tmp_
     assert telemetry.bad("invalid_container_line") == 1
 
 
+async def test_storage_must_name_a_running_storage_extension(tmp_path, sink, host):
+    receiver = factory.create(make_settings("filelog")[0], config(tmp_path, storage="file_storage/state"),
+                              {Signal.LOGS: sink})
+    with pytest.raises(RuntimeError, match="'file_storage/state' is not a running storage extension"):
+        await receiver.start(host)
+    await receiver.shutdown()
+
+
 def test_config_errors_name_the_problem(tmp_path):
     with pytest.raises(ValueError, match="include must list"):
         FileLogConfig(include=[])
@@ -257,3 +278,5 @@ def test_config_errors_name_the_problem(tmp_path):
         config(tmp_path, multiline={})
     with pytest.raises(ValueError, match="not ASCII-compatible"):
         config(tmp_path, encoding="utf-16")
+    with pytest.raises(ValueError, match="invalid component id '/var/lib/fathom'"):
+        config(tmp_path, storage="/var/lib/fathom")
