@@ -118,7 +118,7 @@ def resolve(loaded: LoadedConfig, registry: Registry) -> ResolvedConfig:
         if not issues:
             _check_connectors(pipelines, components, issue)
         if not issues:
-            _check_cycles(pipelines, issue)
+            _check_cycles(pipelines, {id for kind, id in components if kind is Kind.CONNECTOR}, issue)
     if issues:
         raise ConfigErrors(sorted(issues, key=_file_order))
     return ResolvedConfig(components, pipelines, extensions, service, loaded, list(loaded.warnings))
@@ -281,10 +281,14 @@ def _check_connectors(pipelines: dict[str, PipelineSpec], components, issue) -> 
                             "from the pipelines that export to it")
 
 
-def _check_cycles(pipelines: dict[str, PipelineSpec], issue) -> None:
-    """Connectors join pipelines; data must never flow back into a pipeline it came from."""
+def _check_cycles(pipelines: dict[str, PipelineSpec], connectors: set[ComponentID], issue) -> None:
+    """Connectors join pipelines; data must never flow back into a pipeline it came from.
+
+    Only connectors join: a receiver and an exporter that share an id (the
+    ``otlp`` receiver and the ``otlp`` exporter of a gateway) are two components.
+    """
     downstream: dict[str, list[str]] = {
-        name: [q.name for q in pipelines.values() if set(p.exporters) & set(q.receivers)]
+        name: [q.name for q in pipelines.values() if set(p.exporters) & set(q.receivers) & connectors]
         for name, p in pipelines.items()
     }
     state: dict[str, int] = {}  # 1 visiting, 2 done
