@@ -1,5 +1,5 @@
-"""What the ``otlp`` (gRPC) and ``otlphttp`` exporters share: TLS settings, and
-turning the peer's answer into success, a counted partial success, or a typed error.
+"""What the ``otlp`` (gRPC) and ``otlphttp`` exporters share: turning the peer's
+answer into success, a counted partial success, or a typed error.
 
 Retry classification is exactly opentelemetry-proto docs/specification.md:
 gRPC CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE and
@@ -12,7 +12,6 @@ are counted as ``fathom_exporter_rejected_<items>``.
 from __future__ import annotations
 
 import email.utils
-import ssl
 import time
 from typing import Literal
 
@@ -20,39 +19,12 @@ import grpc
 from google.protobuf.message import DecodeError, Message
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
-from pydantic import Field
 
-from collector.component import ComponentConfig, Settings
+from collector.component import Settings
 from collector.errors import ConsumeError, PermanentError, RetryableError, ThrottledError
 from collector.pdata.otlp import Wire
 
 Compression = Literal["gzip", "none"]
-
-
-class TLSClientConfig(ComponentConfig):
-    insecure: bool = Field(False, description="Plaintext: no TLS at all (gRPC only; HTTP follows the URL scheme).")
-    insecure_skip_verify: bool = Field(False, description="Use TLS but accept any server certificate.")
-    ca_file: str = Field("", description="PEM CA bundle that signs the server's certificate; system roots if empty.")
-    cert_file: str = Field("", description="PEM client certificate, for mutual TLS.")
-    key_file: str = Field("", description="PEM private key of the client certificate.")
-
-    def ssl_context(self) -> ssl.SSLContext:
-        context = ssl.create_default_context(cafile=self.ca_file or None)
-        if self.insecure_skip_verify:
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        if self.cert_file:
-            context.load_cert_chain(self.cert_file, self.key_file or None)
-        return context
-
-    def grpc_credentials(self) -> grpc.ChannelCredentials:
-        def load(path: str) -> bytes | None:
-            if not path:
-                return None
-            with open(path, "rb") as f:
-                return f.read()
-
-        return grpc.ssl_channel_credentials(load(self.ca_file), load(self.key_file), load(self.cert_file))
 
 
 def count_partial_success(settings: Settings, wire: Wire, response: Message) -> None:

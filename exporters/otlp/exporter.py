@@ -9,11 +9,13 @@ from __future__ import annotations
 import grpc
 from pydantic import Field, field_validator
 
+from collector.auth import AuthConfig, ClientAuthenticator, client_authenticator
 from collector.component import Factory, Host, Kind, Settings, Signal, Stability
 from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporter
 from collector.pdata import Batch
-from exporters.otlp.common import Compression, TLSClientConfig, count_partial_success, grpc_error
 from collector.pdata.otlp import WIRES, batch_bytes
+from collector.tls import TLSClientConfig
+from exporters.otlp.common import Compression, count_partial_success, grpc_error
 
 
 class OtlpExporterConfig(ExporterConfig):
@@ -21,6 +23,7 @@ class OtlpExporterConfig(ExporterConfig):
     tls: TLSClientConfig = Field(default_factory=TLSClientConfig, description="Transport security.")
     headers: dict[str, str] = Field(default_factory=dict, description="Metadata sent with every call.")
     compression: Compression = Field("gzip", description="Compress requests: gzip or none.")
+    auth: AuthConfig | None = Field(None, description="Authenticate every call with this auth extension.")
 
     @field_validator("endpoint")
     @classmethod
@@ -48,13 +51,17 @@ class OtlpGrpcPusher(PushExporter):
         self._compression = grpc.Compression.Gzip if config.compression == "gzip" else grpc.Compression.NoCompression
         self._channel: grpc.aio.Channel | None = None
         self._calls: dict[Signal, grpc.aio.UnaryUnaryMultiCallable] = {}
+        self._auth: ClientAuthenticator | None = None
 
     async def start(self, host: Host) -> None:
         config = self._config
+        if config.auth is not None:
+            self._auth = client_authenticator(host, config.auth)
         if config.plaintext:
             self._channel = grpc.aio.insecure_channel(config.target)
         else:
-            self._channel = grpc.aio.secure_channel(config.target, config.tls.grpc_credentials())
+            self._channel = grpc.aio.secure_channel(config.target, config.tls.grpc_credentials(),
+                                                    options=config.tls.grpc_options())
         self._calls = {
             signal: self._channel.unary_unary(wire.grpc_method, response_deserializer=wire.response.FromString)
             for signal, wire in WIRES.items()
@@ -67,9 +74,12 @@ class OtlpGrpcPusher(PushExporter):
 
     async def push(self, batch: Batch) -> None:
         wire = WIRES[batch.signal]
+        metadata = self._metadata
+        if self._auth is not None:
+            metadata += tuple((k.lower(), v) for k, v in self._auth.headers().items())
         try:
             response = await self._calls[batch.signal](
-                batch_bytes(batch), timeout=self._config.timeout or None, metadata=self._metadata,
+                batch_bytes(batch), timeout=self._config.timeout or None, metadata=metadata,
                 compression=self._compression,
             )
         except grpc.aio.AioRpcError as exc:

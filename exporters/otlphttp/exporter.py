@@ -15,12 +15,14 @@ from google.rpc.status_pb2 import Status
 from pydantic import Field, field_validator, model_validator
 
 from collector import __version__
+from collector.auth import AuthConfig, ClientAuthenticator, client_authenticator
 from collector.component import Factory, Host, Kind, Settings, Signal, Stability
 from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporter
 from collector.errors import PermanentError, RetryableError
 from collector.pdata import Batch
-from exporters.otlp.common import TLSClientConfig, count_partial_success, http_error
 from collector.pdata.otlp import WIRES, batch_bytes, batch_message, from_json, to_json
+from collector.tls import TLSClientConfig
+from exporters.otlp.common import count_partial_success, http_error
 
 _MEDIA = {"proto": "application/x-protobuf", "json": "application/json"}
 #: zlib window bits per Content-Encoding: gzip framing, or zlib (RFC 1950) for deflate.
@@ -39,6 +41,7 @@ class OtlpHttpExporterConfig(ExporterConfig):
         1, ge=1, le=9, description="zlib level: 1 is several times cheaper than 6 and telemetry still shrinks ~10x."
     )
     encoding: Literal["proto", "json"] = Field("proto", description="Body encoding: OTLP protobuf or OTLP/JSON.")
+    auth: AuthConfig | None = Field(None, description="Authenticate every request with this auth extension.")
 
     @field_validator("endpoint", "logs_endpoint", "metrics_endpoint", "traces_endpoint")
     @classmethod
@@ -74,11 +77,13 @@ class OtlpHttpPusher(PushExporter):
         if config.compression != "none":
             self._headers["Content-Encoding"] = config.compression
         self._session: aiohttp.ClientSession | None = None
+        self._auth: ClientAuthenticator | None = None
 
     async def start(self, host: Host) -> None:
-        ssl = self._config.tls.ssl_context() if any(u.startswith("https") for u in self._urls.values()) else None
+        if self._config.auth is not None:
+            self._auth = client_authenticator(host, self._config.auth)
         self._session = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(ssl=ssl if ssl is not None else True),
+            connector=aiohttp.TCPConnector(ssl=self._config.tls.aiohttp_ssl(self._urls.values())),
             timeout=aiohttp.ClientTimeout(total=self._config.timeout or None),
             headers=self._headers, auto_decompress=True,
         )
@@ -104,7 +109,8 @@ class OtlpHttpPusher(PushExporter):
         if url is None:
             raise PermanentError(f"this exporter is not configured for {batch.signal}")
         try:
-            async with self._session.post(url, data=self._body(batch)) as response:
+            headers = self._auth.headers() if self._auth is not None else None
+            async with self._session.post(url, data=self._body(batch), headers=headers) as response:
                 payload = await response.read()
                 media = response.content_type
                 if 200 <= response.status < 300:

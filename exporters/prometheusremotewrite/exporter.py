@@ -18,12 +18,14 @@ import cramjam
 from pydantic import Field, field_validator
 
 from collector import __version__
+from collector.auth import AuthConfig, ClientAuthenticator, client_authenticator
 from collector.component import ComponentConfig, Factory, Host, Kind, Settings, Signal, Stability
 from collector.errors import PermanentError, RetryableError, ThrottledError
 from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporter
 from collector.configtypes import Duration
 from collector.pdata import Batch
 from collector.pdata.metrics import Metrics
+from collector.tls import TLSClientConfig
 from exporters.prometheus.config import ResourceToTelemetryConfig, check_label_names
 from exporters.prometheus.cumulative import CumulativeStore, expire_forever
 from exporters.prometheus.naming import TranslationStrategy
@@ -46,6 +48,8 @@ class TargetInfoConfig(ComponentConfig):
 class RemoteWriteConfig(ExporterConfig):
     endpoint: str = Field(..., description="URL of the remote-write receiver, such as http://host:9090/api/v1/write.")
     headers: dict[str, str] = Field(default_factory=dict, description="Extra HTTP headers sent with every request.")
+    tls: TLSClientConfig = Field(default_factory=TLSClientConfig, description="TLS for an https:// endpoint.")
+    auth: AuthConfig | None = Field(None, description="Authenticate every request with this auth extension.")
     external_labels: dict[str, str] = Field(
         default_factory=dict, description="Labels added to every series that does not already have them."
     )
@@ -106,9 +110,15 @@ class RemoteWritePusher(PushExporter):
     def __init__(self, config: RemoteWriteConfig) -> None:
         self.config = config
         self._session: aiohttp.ClientSession | None = None
+        self._auth: ClientAuthenticator | None = None
 
     async def start(self, host: Host) -> None:
-        self._session = aiohttp.ClientSession(headers={**self.config.headers, **HEADERS})
+        if self.config.auth is not None:
+            self._auth = client_authenticator(host, self.config.auth)
+        self._session = aiohttp.ClientSession(
+            headers={**self.config.headers, **HEADERS},
+            connector=aiohttp.TCPConnector(ssl=self.config.tls.aiohttp_ssl([self.config.endpoint])),
+        )
 
     async def shutdown(self) -> None:
         if self._session is not None:
@@ -124,7 +134,8 @@ class RemoteWritePusher(PushExporter):
 
     async def _post(self, session: aiohttp.ClientSession, payload: bytes) -> None:
         try:
-            async with session.post(self.config.endpoint, data=payload) as response:
+            headers = self._auth.headers() if self._auth is not None else None
+            async with session.post(self.config.endpoint, data=payload, headers=headers) as response:
                 if response.status < 300:
                     return
                 detail = (await response.text(errors="replace"))[:256].strip()

@@ -2,39 +2,14 @@
 
 from __future__ import annotations
 
-import ssl
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from collector.auth import AuthConfig
 from collector.component import ComponentConfig, Signal
 from collector.configtypes import PositiveInt
-
-
-class TLSServerConfig(ComponentConfig):
-    cert_file: str = Field(..., description="PEM certificate chain the server presents.")
-    key_file: str = Field(..., description="PEM private key of that certificate.")
-    client_ca_file: str = Field(
-        "", description="PEM CA bundle; when set, clients must present a certificate it signed (mutual TLS)."
-    )
-
-    def ssl_context(self) -> ssl.SSLContext:
-        """Raises ``OSError``/``ssl.SSLError`` naming the file that cannot be read."""
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(self.cert_file, self.key_file)
-        if self.client_ca_file:
-            context.load_verify_locations(self.client_ca_file)
-            context.verify_mode = ssl.CERT_REQUIRED
-        return context
-
-    def read(self) -> tuple[bytes, bytes, bytes | None]:
-        """``(key, cert, client CA or None)`` as gRPC's server credentials want them."""
-        def load(path: str) -> bytes:
-            with open(path, "rb") as f:
-                return f.read()
-
-        return load(self.key_file), load(self.cert_file), load(self.client_ca_file) if self.client_ca_file else None
+from collector.tls import TLSServerConfig
 
 
 class GrpcConfig(ComponentConfig):
@@ -42,7 +17,11 @@ class GrpcConfig(ComponentConfig):
     max_recv_msg_size_mib: PositiveInt = Field(
         4, description="Largest request accepted, in MiB, after decompression."
     )
+    max_concurrent_streams: PositiveInt = Field(
+        100, description="Calls one client connection may have in flight at once (HTTP/2 streams)."
+    )
     tls: TLSServerConfig | None = Field(None, description="Serve TLS instead of plaintext.")
+    auth: AuthConfig | None = Field(None, description="Require callers to authenticate (UNAUTHENTICATED if not).")
 
 
 class CorsConfig(ComponentConfig):
@@ -67,6 +46,7 @@ class HttpConfig(ComponentConfig):
         description="Largest request body in bytes, both as received and after decompression (413 beyond).",
     )
     tls: TLSServerConfig | None = Field(None, description="Serve HTTPS instead of HTTP.")
+    auth: AuthConfig | None = Field(None, description="Require clients to authenticate (401 if not).")
     cors: CorsConfig | None = Field(None, description="Answer browsers' cross-origin requests.")
 
     @field_validator("logs_url_path", "metrics_url_path", "traces_url_path")

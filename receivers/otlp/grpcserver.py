@@ -17,7 +17,8 @@ from typing import Mapping
 import grpc
 from google.protobuf.message import DecodeError
 
-from collector.component import Consumer, Settings, Signal
+from collector.auth import ServerAuthenticator, Unauthenticated, server_authenticator
+from collector.component import Consumer, Host, Settings, Signal
 from collector.httpserver import parse_endpoint
 from receivers.otlp.config import GrpcConfig
 from receivers.otlp.intake import Verdict, count_malformed, deliver
@@ -40,11 +41,17 @@ class GrpcReceiver:
         self._settings = settings
         self._log: logging.Logger = settings.logger
         self._server: grpc.aio.Server | None = None
+        self._auth: ServerAuthenticator | None = None
         self.host, self.port = parse_endpoint(config.endpoint)
 
-    async def start(self) -> None:
+    async def start(self, host: Host) -> None:
+        if self._config.auth is not None:
+            self._auth = server_authenticator(host, self._config.auth)
         size = self._config.max_recv_msg_size_mib * 1024 * 1024
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", size)])
+        server = grpc.aio.server(options=[
+            ("grpc.max_receive_message_length", size),
+            ("grpc.max_concurrent_streams", self._config.max_concurrent_streams),
+        ])
         server.add_generic_rpc_handlers([
             grpc.method_handlers_generic_handler(
                 WIRES[signal].service,
@@ -57,9 +64,7 @@ class GrpcReceiver:
             if self._config.tls is None:
                 port = server.add_insecure_port(address)
             else:
-                key, cert, ca = self._config.tls.read()
-                credentials = grpc.ssl_server_credentials([(key, cert)], ca, require_client_auth=ca is not None)
-                port = server.add_secure_port(address, credentials)
+                port = server.add_secure_port(address, self._config.tls.grpc_credentials())
         except RuntimeError as exc:
             raise OSError(f"cannot listen on {address}: {exc}") from None
         if port == 0:
@@ -76,6 +81,12 @@ class GrpcReceiver:
 
     def _handler(self, wire: Wire, consumer: Consumer):  # type: ignore[no-untyped-def]
         async def export(raw: bytes, context: grpc.aio.ServicerContext) -> bytes:
+            if self._auth is not None:
+                try:
+                    self._auth.authenticate(dict(context.invocation_metadata() or ()))
+                except Unauthenticated as exc:
+                    count_malformed(self._settings, "unauthenticated", "grpc")
+                    await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
             try:
                 msg = wire.request.FromString(raw)
             except DecodeError as exc:

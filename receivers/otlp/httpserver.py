@@ -17,7 +17,8 @@ from typing import Mapping
 from aiohttp import web
 from google.protobuf.message import DecodeError, Message
 
-from collector.component import Consumer, Settings, Signal
+from collector.auth import ServerAuthenticator, Unauthenticated, server_authenticator
+from collector.component import Consumer, Host, Settings, Signal
 from collector.httpserver import HttpServer
 from receivers.otlp.config import HttpConfig
 from receivers.otlp.cors import Cors
@@ -82,6 +83,7 @@ class HttpReceiver:
         self._settings = settings
         self._log: logging.Logger = settings.logger
         self._cors = Cors(config.cors) if config.cors is not None else None
+        self._auth: ServerAuthenticator | None = None
         app = web.Application(client_max_size=config.max_request_body_size)
         for signal, consumer in consumers.items():
             path = config.path(signal)
@@ -98,7 +100,9 @@ class HttpReceiver:
     def port(self) -> int:
         return self._server.port
 
-    async def start(self) -> None:
+    async def start(self, host: Host) -> None:
+        if self._config.auth is not None:
+            self._auth = server_authenticator(host, self._config.auth)
         await self._server.start()
 
     async def stop(self) -> None:
@@ -114,6 +118,7 @@ class HttpReceiver:
         async def handle(request: web.Request) -> web.Response:
             media = request.content_type.lower()
             try:
+                self._authenticate(request)
                 msg, raw = await self._parse(request, wire, media)
             except _Refused as exc:
                 count_malformed(self._settings, exc.reason, "http")
@@ -130,6 +135,14 @@ class HttpReceiver:
             return response
 
         return handle
+
+    def _authenticate(self, request: web.Request) -> None:
+        """Before the body is read, so an unauthenticated client costs no decoding."""
+        if self._auth is not None:
+            try:
+                self._auth.authenticate(request.headers)
+            except Unauthenticated as exc:
+                raise _Refused(401, "unauthenticated", str(exc)) from None
 
     async def _parse(self, request: web.Request, wire: Wire, media: str) -> tuple[Message, bytes | None]:
         """The request message and, for protobuf, the bytes it came as."""

@@ -26,7 +26,7 @@ class OtlpReceiver:
         for listener in (self.grpc, self.http):
             if listener is not None:
                 try:
-                    await listener.start()
+                    await listener.start(host)
                 except BaseException:
                     await self.shutdown()
                     raise
