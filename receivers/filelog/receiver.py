@@ -7,7 +7,9 @@ rotated file continues at its offset; a new fingerprint is a new file. A
 reader whose file no longer matches (deleted, or rotated out of the globs)
 reads its open file to the end before it is closed. Readers stay known for
 three polls after their file disappears, so a file rotated back into the
-globs (app.log.1 -> app.log.1.gz) is recognised.
+globs (app.log.1 -> app.log.1.gz) is recognised. On a reload the readers
+pass to the new instance with their open files (``hand_over``), so it reads
+on from the accepted offsets, deleted files included, without storage.
 
 Reading goes in cycles: one bounded block from each file, handed on as one
 ``Logs``; offsets move only when the consumer accepted it.
@@ -22,6 +24,7 @@ import gzip
 import os
 import time
 import zlib
+from dataclasses import dataclass
 from typing import BinaryIO, Mapping
 
 from collector.component import ComponentID, Consumer, Factory, Host, Kind, Settings, Signal, Stability
@@ -41,6 +44,16 @@ _MIN_BLOCK = 64 << 10
 _KEEP_LOST_POLLS = 3
 
 
+@dataclass(slots=True)
+class ReadState:
+    """What a reload passes on: the poll count (``start_at`` applies to the first poll only) and the
+    readers, those of files still matched (with their open files) and those remembered after their file went."""
+
+    polls: int
+    reading: list[Reader]
+    lost: list[tuple[int, Reader]]
+
+
 class FileLogReceiver:
     def __init__(self, settings: Settings, config: FileLogConfig, consumer: Consumer | None) -> None:
         self.settings = settings
@@ -55,13 +68,14 @@ class FileLogReceiver:
         self._stopped = False
         self._checkpoint = ""
         self._saved: list[tuple[bytes, int, bool]] = []
+        self._inherited = False
 
     async def start(self, host: Host) -> None:
         if self._task is not None or self._stopped:
             return
         if self.config.storage is not None:
             self._checkpoint = self._checkpoint_file(host, self.config.storage)
-            for p in checkpoint.load(self._checkpoint):
+            for p in [] if self._inherited else checkpoint.load(self._checkpoint):
                 self._lost.append((0, self._reader(p.path, None, p.fingerprint, p.offset, skipping=p.skipping,
                                                    compressed=is_gzip(p.path, self.config.compression))))
         self._task = asyncio.get_running_loop().create_task(self._run())
@@ -75,14 +89,41 @@ class FileLogReceiver:
         return os.path.join(extension.directory_for(self.settings.kind.value, self.settings.id), checkpoint.FILE_NAME)
 
     async def shutdown(self) -> None:
+        await self._stop()
+        for reader in self._readers:
+            reader.close()
+
+    async def _stop(self) -> None:
+        """Stop reading (what was read and not yet accepted stays unread) and checkpoint."""
         self._stopped = True
         self._stopping.set()
         if self._task is not None:
             await self._task
             self._task = None
             self._save()
-        for reader in self._readers:
-            reader.close()
+
+    async def hand_over(self) -> ReadState:
+        """Stop as on shutdown, but leave the files open: the successor reads on from the accepted offsets.
+
+        The successor owns the returned readers' open files (a deleted or
+        rotated file stays readable through them).
+        """
+        await self._stop()
+        state = ReadState(self._polls, self._readers, self._lost)
+        self._readers, self._lost = [], []
+        return state
+
+    def take_over(self, state: ReadState) -> None:
+        """Seed the readers before start; under this config, from each file's accepted offset."""
+        self._polls = state.polls
+        self._readers += [self._adopt(r) for r in state.reading]
+        self._lost += [(n, self._adopt(r)) for n, r in state.lost]
+        self._inherited = True
+
+    def _adopt(self, old: Reader) -> Reader:
+        """A reader under this config for the file ``old`` read (a shorter fingerprint still matches)."""
+        return self._reader(old.path, old.file, old.fingerprint[:self.config.fingerprint_size], old.offset,
+                            compressed=old.compressed, skipping=old.skipping_at_offset)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

@@ -280,3 +280,26 @@ def test_config_errors_name_the_problem(tmp_path):
         config(tmp_path, encoding="utf-16")
     with pytest.raises(ValueError, match="invalid component id '/var/lib/fathom'"):
         config(tmp_path, storage="/var/lib/fathom")
+
+
+async def test_hand_over_passes_offsets_and_open_files_to_the_successor(tmp_path, sink, host):
+    cfg = config(tmp_path, poll_interval="1h", multiline={"line_end_pattern": r"^seq=\d{5}9"})  # one poll
+    write(tmp_path / "app.log", 0, 15)
+    old, _ = await running(cfg, sink, host)
+    await sink.wait_lines(1)  # 0-9 as one record; 10-14 held, as the start of the next one
+    write(tmp_path / "app.log", 15, 25)  # never read by the old instance
+    (tmp_path / "app.log").unlink()  # deleted while open: only the handed-over handle still reads it
+    write(tmp_path / "other.log", 100, 105)
+    state = await old.hand_over()
+    new = factory.create(make_settings("filelog")[0], config(tmp_path, start_at="end"), {Signal.LOGS: sink})
+    new.take_over(state)
+    await new.start(host)
+    try:
+        await sink.wait_lines(3)
+        await asyncio.sleep(0.05)
+    finally:
+        await new.shutdown()
+    records = [line.split(b"\n") for line in sink.lines()]
+    # A multiline record under the old config; the successor reads on from the held lines, one record each.
+    assert [sequence(r) for r in records] == [list(range(0, 10))] + [[i] for i in range(10, 25)] + [
+        [i] for i in range(100, 105)]
