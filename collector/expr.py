@@ -28,6 +28,16 @@ body key named ``body``, ``resource`` or ``attributes``). ``resource.x`` and
 flat dotted strings: ``resource.service.name`` is the key ``service.name``,
 and a bracket after them walks into a map value.
 
+Extra roots: a caller whose items have fields beside the body (a log
+record's ``severity_text``, ``trace_id``...) names them as roots, as in
+``Expression(text, roots=("record",))``; ``record.severity_text`` is then
+``Path("record", ("severity_text",))``, read like ``attributes`` (a flat
+dotted name, brackets walk into the value). Only the roots a caller passes
+are roots, so every other first name still starts a body path, and a body
+key that shares a root's name stays reachable as ``body.record``: no
+expression means two things. What fields a root has is the caller's to
+check, with ``path_columns`` to point at the offending path.
+
 Semantics: a missing field equals nothing, so ``==``, ``<`` and friends are
 false and ``!=`` (defined as ``not ==``) is true. Numbers compare as numbers
 (ints and floats alike, booleans are not numbers); strings compare by code
@@ -41,7 +51,7 @@ import json
 import operator
 import re
 from dataclasses import dataclass
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, Iterable, TypeVar
 
 R = TypeVar("R")
 
@@ -52,9 +62,16 @@ ROOTS = ("body", "resource", "attributes")
 
 
 class ExpressionError(ValueError):
-    """A condition or path that does not parse; ``column`` is 1-based."""
+    """A condition or path that does not parse.
+
+    ``message`` says what is wrong, ``column`` (1-based) where in ``text``;
+    ``str()`` shows all three with a caret under the column. A caller that
+    embeds the expression in a larger text re-raises with ``message`` and
+    its own column.
+    """
 
     def __init__(self, message: str, text: str, column: int) -> None:
+        self.message = message
         self.column = column
         self.text = text
         super().__init__(f"{message} at column {column}\n    {text}\n    {' ' * (column - 1)}^")
@@ -62,7 +79,8 @@ class ExpressionError(ValueError):
 
 @dataclass(frozen=True)
 class Path:
-    """A field reference: where to start (``body``, ``resource``, ``attributes``) and the keys to walk."""
+    """A field reference: where to start (``body``, ``resource``, ``attributes`` or a caller's extra root)
+    and the keys to walk."""
 
     root: str
     keys: tuple[str, ...]
@@ -144,10 +162,13 @@ def _string_value(tok: _Tok, text: str) -> str:
 # AST nodes are tuples: ("lit", value) ("path", Path) ("exists", Path) ("cmp", op, a, b)
 # ("in", a, values) ("match", a, regex) ("and", a, b) ("or", a, b) ("not", a) ("truthy", a)
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, roots: Iterable[str] = ()) -> None:
         self.text = text
         self.toks = _tokenize(text)
         self.i = 0
+        self.roots = frozenset(("resource", "attributes", *roots))
+        #: every path parsed, in text order, with the column where it is first written
+        self.columns: dict[Path, int] = {}
 
     def peek(self) -> _Tok:
         return self.toks[self.i]
@@ -270,7 +291,7 @@ class _Parser:
             raise self.error(f"expected a field name, found {_describe(tok)}")
         self.next()
         root, keys, flat = "body", [], []
-        if tok.text in ("resource", "attributes"):
+        if tok.text in self.roots:
             root = tok.text
         elif tok.text != "body":
             keys.append(tok.text)
@@ -294,8 +315,11 @@ class _Parser:
         if flat:
             keys.insert(0, ".".join(flat))
         if root != "body" and not keys:
-            raise self.error(f"'{root}' needs an attribute name, as in {root}.name", tok)
-        return Path(root, tuple(keys))
+            what = "an attribute" if root in ("resource", "attributes") else "a field"
+            raise self.error(f"'{root}' needs {what} name, as in {root}.name", tok)
+        path = Path(root, tuple(keys))
+        self.columns.setdefault(path, tok.col)
+        return path
 
 
 def _describe(tok: _Tok) -> str:
@@ -338,17 +362,20 @@ class Expression(Generic[R]):
 
     Binding takes a getter factory, so the same expression runs over a dict,
     an OTLP record or a row of pre-extracted values (the fast path's case).
+    ``roots`` names the caller's extra roots (see the module docstring);
+    ``path_columns`` maps each path to the 1-based column where the text
+    first writes it, for errors about a path that parsed but means nothing
+    to the caller.
     """
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, roots: Iterable[str] = ()) -> None:
         self.text = text
-        parser = _Parser(text)
+        parser = _Parser(text, roots)
         self._ast = parser.parse_expr()
         if parser.peek().kind != "end":
             raise parser.error(f"unexpected {_describe(parser.peek())}; expected 'and', 'or' or the end")
-        paths: list[Path] = []
-        _collect_paths(self._ast, paths)
-        self.paths: tuple[Path, ...] = tuple(dict.fromkeys(paths))
+        self.path_columns: dict[Path, int] = parser.columns
+        self.paths: tuple[Path, ...] = tuple(parser.columns)
 
     def bind(self, getter: Callable[[Path], Callable[[R], Any]]) -> Callable[[R], bool]:
         return _compile(self._ast, getter)
@@ -361,27 +388,13 @@ class Expression(Generic[R]):
         return f"Expression({self.text!r})"
 
 
-def parse_path(text: str) -> Path:
-    """A field path as written in config (``dimensions``, ``value``)."""
-    parser = _Parser(text)
+def parse_path(text: str, roots: Iterable[str] = ()) -> Path:
+    """A field path as written in config (``dimensions``, ``value``); ``roots`` as for :class:`Expression`."""
+    parser = _Parser(text, roots)
     path = parser.parse_path()
     if parser.peek().kind != "end":
         raise parser.error(f"unexpected {_describe(parser.peek())} after the field path")
     return path
-
-
-def _collect_paths(node: tuple, out: list[Path]) -> None:
-    kind = node[0]
-    if kind in ("path", "exists"):
-        out.append(node[1])
-    elif kind == "cmp":
-        _collect_paths(node[2], out)
-        _collect_paths(node[3], out)
-    elif kind in ("and", "or"):
-        _collect_paths(node[1], out)
-        _collect_paths(node[2], out)
-    elif kind in ("in", "match", "not", "truthy"):
-        _collect_paths(node[1], out)
 
 
 def _compile(node: tuple, getter: Callable[[Path], Callable[[Any], Any]]) -> Callable[[Any], Any]:

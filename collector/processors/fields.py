@@ -5,9 +5,16 @@ reads key fields (``filter``, ``transform``, ``top_contributors``):
 
 * ``resource.<name>`` and ``attributes.<name>`` read the resource and the
   item's own attributes (a log record's, a span's, a data point's);
-* on a **log record**, other paths walk the body, as in ``logs_to_metrics``:
-  a map body is read as it is; a string or bytes body holding a JSON object
-  is parsed (once per record); any other body is only reachable as ``body``;
+* on a **log record**, ``record.<field>`` reads the record's own OTLP
+  fields (an extra root of the condition language, so it never shadows a
+  body key: a body key ``record`` is ``body.record``): ``severity_text``,
+  ``severity_number``, ``time_unix_nano``, ``observed_time_unix_nano``,
+  ``trace_id``, ``span_id`` (lower-case hex), ``flags``,
+  ``dropped_attributes_count``, ``event_name``, with OTLP's zero values when
+  unset; a raw line has none of them (they are missing). Other paths walk
+  the body, as in ``logs_to_metrics``: a map body is read as it is; a string
+  or bytes body holding a JSON object is parsed (once per record); any other
+  body is only reachable as ``body``;
 * on a **span**, other paths name span fields: ``name``, ``kind``
   (``server``, ``client``, ``internal``, ``producer``, ``consumer``,
   ``unspecified``), ``status.code`` (``unset``, ``ok``, ``error``),
@@ -18,18 +25,19 @@ reads key fields (``filter``, ``transform``, ``top_contributors``):
   ``summary``), ``unit``, ``description``, ``value`` (gauges and sums),
   ``count`` and ``sum`` (histograms and summaries).
 
-A span or point path naming no such field is rejected at config load by
-:func:`check`, with the column of the offending path.
+A ``record`` path naming no such field, or a span or point path naming no
+such field, is rejected at config load (:func:`expression`, :func:`path`,
+:func:`check`), with the column of the offending path.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, Sequence
 
 import orjson
 
 from collector.component import Signal
-from collector.expr import MISSING, Expression, ExpressionError, Path
+from collector.expr import MISSING, Expression, ExpressionError, Path, parse_path
 from collector.pdata.anyvalue import attributes_from_proto, from_anyvalue
 
 _SPAN_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
@@ -123,6 +131,20 @@ _SPAN_FIELDS: dict[tuple[str, ...], Callable[[Any], Any]] = {
 }
 
 
+#: A log record's own fields, under the extra root ``record``.
+RECORD = "record"
+_RECORD_FIELDS: dict[tuple[str, ...], Callable[[Any], Any]] = {
+    ("severity_text",): lambda r: r.severity_text,
+    ("severity_number",): lambda r: r.severity_number,
+    ("time_unix_nano",): lambda r: r.time_unix_nano,
+    ("observed_time_unix_nano",): lambda r: r.observed_time_unix_nano,
+    ("trace_id",): lambda r: r.trace_id.hex(),
+    ("span_id",): lambda r: r.span_id.hex(),
+    ("flags",): lambda r: r.flags,
+    ("dropped_attributes_count",): lambda r: r.dropped_attributes_count,
+    ("event_name",): lambda r: r.event_name,
+}
+
 _POINT_FIELDS: dict[tuple[str, ...], Callable[[PointItem], Any]] = {
     ("name",): lambda it: it.metric.name,
     ("type",): lambda it: it.metric.type.value,
@@ -139,20 +161,43 @@ def _none_missing(v: Any) -> Any:
 
 
 def field_names(signal: Signal) -> list[str]:
-    """The non-attribute fields a path may name on ``signal``'s items (empty for logs: the body is free-form)."""
-    table = {Signal.TRACES: _SPAN_FIELDS, Signal.METRICS: _POINT_FIELDS}.get(signal, {})
-    return [".".join(k) for k in table]
+    """The fields a path may name on ``signal``'s items besides attributes (and, on logs, the free-form body)."""
+    if signal is Signal.LOGS:
+        return [f"{RECORD}.{'.'.join(k)}" for k in _RECORD_FIELDS]
+    return [".".join(k) for k in (_SPAN_FIELDS if signal is Signal.TRACES else _POINT_FIELDS)]
+
+
+def roots(signal: Signal) -> Sequence[str]:
+    """The condition language's extra roots on ``signal``'s items."""
+    return (RECORD,) if signal is Signal.LOGS else ()
+
+
+def expression(text: str, signal: Signal) -> Expression:
+    """A condition over ``signal``'s items, parsed and checked: :class:`ExpressionError` points at what is wrong."""
+    expr = Expression(text, roots(signal))
+    check(expr, signal)
+    return expr
+
+
+def path(text: str, signal: Signal) -> Path:
+    """One field path of ``signal``'s items, parsed and checked like :func:`expression`."""
+    found = parse_path(text, roots(signal))
+    check_path(found, signal, text, len(text) - len(text.lstrip()) + 1)
+    return found
 
 
 def getter(path: Path, signal: Signal) -> Callable[[Any], Any]:
     """A function reading ``path`` from a :class:`LogItem`, :class:`SpanItem` or :class:`PointItem`.
 
-    Raises ``KeyError`` for a span or point path that names no field.
+    Raises ``KeyError`` for a record, span or point path that names no field.
     """
     if path.root == "resource":
         return lambda item: path.lookup(item.resource)
     if path.root == "attributes":
         return lambda item: path.lookup(item.attributes)
+    if path.root == RECORD:
+        field = _RECORD_FIELDS[path.keys]
+        return lambda item: MISSING if item.record is None else field(item.record)
     if signal is Signal.LOGS:
         if len(path.keys) == 1:  # the common case, read without the general walk
             key = path.keys[0]
@@ -166,18 +211,18 @@ def getter(path: Path, signal: Signal) -> Callable[[Any], Any]:
 
 def check(expr: Expression, signal: Signal) -> None:
     """Raise :class:`ExpressionError` at the first path that ``signal``'s items do not have."""
-    for path in expr.paths:
-        check_path(path, expr.text, signal)
+    for found, column in expr.path_columns.items():
+        check_path(found, signal, expr.text, column)
 
 
-def check_path(path: Path, text: str, signal: Signal) -> None:
+def check_path(found: Path, signal: Signal, text: str, column: int) -> None:
+    """Raise :class:`ExpressionError` at ``column`` of ``text`` if ``signal``'s items have no field ``found``."""
     try:
-        getter(path, signal)
+        getter(found, signal)
     except KeyError:
-        shown = str(path)
-        column = text.find(shown) + 1 or 1
-        raise ExpressionError(f"{signal} items have no field {shown!r} (fields: {', '.join(field_names(signal))}; "
-                              "or resource.<name>, attributes.<name>)", text, column) from None
+        raise ExpressionError(f"{signal} items have no field {str(found)!r} (fields: "
+                              f"{', '.join(field_names(signal))}; or resource.<name>, attributes.<name>)",
+                              text, column) from None
 
 
 def bind(expr: Expression, signal: Signal) -> Callable[[Any], bool]:

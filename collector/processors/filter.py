@@ -14,6 +14,7 @@ processors:
     logs:
       exclude:
         - 'level in ["debug", "trace"]'
+        - 'record.severity_text == "DEBUG"'
         - 'resource.service.name == "healthcheck"'
     metrics:
       exclude: 'name matches "^go_gc_" or attributes.le == "+Inf"'
@@ -22,7 +23,8 @@ processors:
 ```
 
 Raw log lines stay raw lines (a JSON line's fields are read by parsing it),
-so a ``logs_to_metrics`` connector behind the filter keeps its fast path.
+so a ``logs_to_metrics`` connector behind the filter keeps its fast path;
+a raw line has no ``record.<field>`` (no severity until a parser sets one).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ from typing import Any, Callable, Union
 from pydantic import Field, ValidationInfo, field_validator
 
 from collector.component import ComponentConfig, Consumer, Factory, Host, Kind, Settings, Signal, Stability
-from collector.expr import Expression
 from collector.pdata import Batch, LineChunk, Logs, Metrics, Traces
 from collector.pdata.anyvalue import attributes_from_proto
 from collector.processors import fields
@@ -66,7 +67,7 @@ class FilterConfig(ComponentConfig):
         """Every condition parses and names fields that the section's signal has."""
         signal = Signal(info.field_name)
         for text in _texts(section.include) + _texts(section.exclude):
-            fields.check(Expression(text), signal)
+            fields.expression(text, signal)
         return section
 
 
@@ -74,7 +75,7 @@ def keep_test(section: Section, signal: Signal) -> Callable[[Any], bool] | None:
     """The item test of one section, or ``None`` when it keeps everything."""
 
     def compiled(value: Conditions | None) -> list[Callable[[Any], bool]]:
-        return [fields.bind(Expression(t), signal) for t in _texts(value)]
+        return [fields.bind(fields.expression(t, signal), signal) for t in _texts(value)]
 
     include, exclude = compiled(section.include), compiled(section.exclude)
     if not include and not exclude:

@@ -11,7 +11,8 @@ them). One statement per list entry::
 
 A target is ``attributes.<key>`` (the record's, span's or point's),
 ``resource.<key>``, or, on spans, ``name``. A value is a literal (string,
-number, ``true``, ``false``) or a field path, copied when present.
+number, ``true``, ``false``) or a field path, copied when present (on logs,
+``record.severity_text`` and the other record fields too).
 ``truncate`` shortens a string value to ``length`` characters. Statements
 run in order, each seeing the changes of those before it. Statements on
 ``resource.<key>`` run once per resource, before the others, and their
@@ -24,6 +25,7 @@ processors:
     logs:
       - set(attributes.env, "prod") where resource.service.name == "checkout"
       - set(attributes.user, user.id) where exists(user.id)
+      - set(attributes.level, record.severity_text) where record.severity_number >= 17
       - delete(attributes.password)
       - truncate(attributes.message, 256)
       - rename(attributes.uid, "user.id")
@@ -44,7 +46,7 @@ from typing import Any, Callable
 from pydantic import Field, field_validator
 
 from collector.component import ComponentConfig, Consumer, Factory, Host, Kind, Settings, Signal, Stability
-from collector.expr import MISSING, Expression, ExpressionError, Path, parse_path
+from collector.expr import MISSING, Expression, ExpressionError, Path
 from collector.pdata import Batch, Logs, Metrics, Traces
 from collector.pdata.anyvalue import attributes_from_proto, attributes_to_proto
 from collector.processors import fields
@@ -81,11 +83,14 @@ def parse_statement(text: str, signal: Signal) -> Statement:
         raise ExpressionError(f"{verb} takes {_ARITY[verb]} argument(s), found {len(args)}", text, head.end())
     target = _target(args[0], text, signal)
     arg: Any = None
+    reads: list[tuple[Path, int]] = []  # the paths the statement reads, with their columns in ``text``
     if verb in ("set", "rename", "truncate"):
         raw, col = args[1]
         literal = _literal(raw.strip())
         if verb == "set":
             arg = ("lit", literal) if literal is not MISSING else ("path", _path(raw, col, text, signal))
+            if arg[0] == "path":
+                reads.append((arg[1], col + len(raw) - len(raw.lstrip())))
         elif verb == "rename":
             if not isinstance(literal, str) or target.root not in ("attributes", "resource") or len(target.keys) != 1:
                 raise ExpressionError("rename takes an attribute and the new key as a quoted string", text, col)
@@ -95,12 +100,13 @@ def parse_statement(text: str, signal: Signal) -> Statement:
                 raise ExpressionError("truncate takes a length: a whole number, 0 or more", text, col)
             arg = literal
     where = _where(text, end, signal)
+    if where is not None:
+        offset = len(text) - len(where.text)
+        reads += [(path, offset + column) for path, column in where.path_columns.items()]
     if target.root == "resource":
-        reads = [*(where.paths if where else ()), *([arg[1]] if verb == "set" and arg[0] == "path" else [])]
-        for path in reads:
+        for path, column in sorted(reads, key=lambda read: read[1]):
             if path.root != "resource":
-                raise ExpressionError("a statement on resource attributes can only read resource.<key>",
-                                      text, text.find(str(path), head.end()) + 1)
+                raise ExpressionError("a statement on resource attributes can only read resource.<key>", text, column)
     return Statement(verb, target, arg, where, text)
 
 
@@ -142,13 +148,10 @@ def _literal(raw: str) -> Any:
 
 
 def _path(raw: str, col: int, text: str, signal: Signal) -> Path:
-    lead = len(raw) - len(raw.lstrip())
     try:
-        path = parse_path(raw.strip())
-        fields.check_path(path, raw.strip(), signal)
+        return fields.path(raw, signal)
     except ExpressionError as exc:
-        raise ExpressionError(_bare(exc), text, col + lead + exc.column - 1) from None
-    return path
+        raise ExpressionError(exc.message, text, col + exc.column - 1) from None
 
 
 def _target(arg: tuple[str, int], text: str, signal: Signal) -> Path:
@@ -171,15 +174,9 @@ def _where(text: str, end: int, signal: Signal) -> Expression | None:
         raise ExpressionError("expected 'where' or the end of the statement", text, end + len(rest) - len(rest.lstrip()) + 1)
     offset = end + m.end()
     try:
-        expr = Expression(text[offset:])
-        fields.check(expr, signal)
+        return fields.expression(text[offset:], signal)
     except ExpressionError as exc:
-        raise ExpressionError(_bare(exc), text, offset + exc.column) from None
-    return expr
-
-
-def _bare(exc: ExpressionError) -> str:
-    return str(exc).split(" at column ")[0]
+        raise ExpressionError(exc.message, text, offset + exc.column) from None
 
 
 Run = Callable[[Any, dict[str, Any]], bool]

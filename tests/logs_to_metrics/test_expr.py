@@ -85,3 +85,29 @@ def test_bind_with_a_row_getter():
     slots = {p: i for i, p in enumerate(e.paths)}
     pred = e.bind(lambda p: (lambda row, i=slots[p]: row[i]))
     assert pred([2, "x"]) and not pred([1, "x"])
+
+
+def test_extra_roots_are_roots_only_for_the_caller_that_names_them():
+    text = 'record.severity_text == "ERROR" and body.record == 1 and record["a.b"].c'
+    e = Expression(text, roots=("record",))
+    assert e.paths == (Path("record", ("severity_text",)), Path("body", ("record",)), Path("record", ("a.b", "c")))
+    assert Expression(text).paths[0] == Path("body", ("record", "severity_text"))  # not named: a body path
+    assert parse_path("record.trace_id", roots=("record",)) == Path("record", ("trace_id",))
+    assert str(Path("record", ("severity_text",))) == "record.severity_text"
+    with pytest.raises(ExpressionError, match="'record' needs a field name") as info:
+        Expression("x == 1 or record", roots=("record",))
+    assert info.value.column == 11
+
+
+def test_path_columns_say_where_each_path_is_first_written():
+    e = Expression('a == 1 and resource.service.name == "x" or a == 3 and exists(body["k"])')
+    assert e.path_columns == {Path("body", ("a",)): 1, Path("resource", ("service.name",)): 12,
+                              Path("body", ("k",)): 62}
+    assert tuple(e.path_columns) == e.paths
+
+
+def test_an_error_keeps_its_bare_message_beside_the_caret_display():
+    with pytest.raises(ExpressionError) as info:
+        Expression("status >= ")
+    assert info.value.message == "expected a field or a value, found the end of the expression"
+    assert str(info.value).startswith(info.value.message + " at column 11\n")

@@ -84,3 +84,29 @@ async def test_traces_include_by_span_fields(run_pipeline):
 def test_errors_point_into_the_expression(config, message):
     with pytest.raises(ValidationError, match=message):
         FilterConfig.model_validate(config)
+
+
+async def test_logs_drop_by_the_records_own_fields(run_pipeline):
+    def batch():
+        return log_batch([{"body": {"msg": "a"}, "severity_text": "DEBUG", "severity_number": 5},
+                          {"body": {"msg": "b", "record": {"severity_text": "DEBUG"}}, "severity_text": "INFO"},
+                          {"body": "c", "severity_text": "ERROR", "severity_number": 17}])
+
+    config = """filter: {logs: {exclude: 'record.severity_text == "DEBUG" or record.severity_number >= 17'}}"""
+    out = await run_pipeline(config, "logs", [batch()])
+    assert [r.severity_text for r in records(out)] == ["INFO"]  # a body key "record" is body.record
+    config = """filter: {logs: {exclude: 'body.record.severity_text == "DEBUG"'}}"""
+    assert [r.severity_text for r in records(await run_pipeline(config, "logs", [batch()]))] == ["DEBUG", "ERROR"]
+
+
+async def test_raw_lines_have_no_record_fields(run_pipeline):
+    chunk = LineChunk(b'{"msg": "a"}\n{"msg": "b"}', 2)
+    config = """filter: {logs: {exclude: 'record.severity_text == ""'}}"""
+    out = await run_pipeline(config, "logs", [Logs(chunks=[chunk])])
+    assert out[0].chunks[0].count == 2
+
+
+def test_an_unknown_record_field_points_at_its_column():
+    with pytest.raises(ValidationError, match="no field 'record.severity'") as info:
+        FilterConfig.model_validate({"logs": {"exclude": 'level == "x" or record.severity == "DEBUG"'}})
+    assert "at column 17" in str(info.value)

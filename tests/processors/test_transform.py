@@ -67,3 +67,23 @@ def test_errors_point_at_the_column(text, signal, message, column):
 def test_config_rejects_bad_statements_with_a_caret():
     with pytest.raises(ValidationError, match=r"\^"):
         TransformConfig.model_validate({"logs": ["delete(attributes.a) where a =="]})
+
+
+async def test_logs_read_the_records_own_fields(run_pipeline):
+    batch = log_batch([{"body": "a", "severity_text": "ERROR", "severity_number": 17},
+                       {"body": "b", "severity_text": "INFO", "severity_number": 9}])
+    config = """transform: {logs: ['set(attributes.level, record.severity_text) where record.severity_number >= 17']}"""
+    out = await run_pipeline(config, "logs", [batch])
+    assert [attributes_from_proto(r.attributes) for r in records(out)] == [{"level": "ERROR"}, {}]
+
+
+@pytest.mark.parametrize("text, column", [
+    ("set(attributes.a,  record.sev)", 20),
+    ("delete(attributes.a) where x == 1 and record.sev == 1", 39),
+    ("set(resource.a, record.severity_text)", 17),
+])
+def test_record_fields_are_checked_and_errors_carry_one_bare_message(text, column):
+    with pytest.raises(ExpressionError) as info:
+        parse_statement(text, Signal.LOGS)
+    assert info.value.column == column
+    assert str(info.value).count(" at column ") == 1 and not info.value.message.endswith("^")
