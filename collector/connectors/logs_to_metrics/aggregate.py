@@ -10,11 +10,15 @@ and its first value counts) until it has seen no record for
 Either way, once a metric holds ``cardinality_limit`` series, records of
 new series fold into one series with ``otel.metric.overflow="true"``
 (the OpenTelemetry SDK's convention) and existing series keep updating.
+
+A metric is named by its rule (``rule.rule.name``) and carries the metadata
+given with the rule; rules the data defines (EMF's) join with
+:meth:`Aggregator.add_rule`.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import Any, Callable, Mapping
 
 from collector.connectors.logs_to_metrics.plan import (
     BUCKETS, COUNT, COUNTER, FIRST_NS, GAUGE, HISTOGRAM, LAST, LAST_NS, MAX, MIN, TOTAL, Plan, RulePlan,
@@ -26,18 +30,29 @@ _SCOPE = m.Scope("fathom/logs_to_metrics")
 
 
 class Aggregator:
-    def __init__(self, plan: Plan, on_overflow: Callable[[str, int], None] = lambda name, n: None) -> None:
+    def __init__(self, plan: Plan, on_overflow: Callable[[str, int], None] = lambda name, n: None,
+                 scope: m.Scope = _SCOPE) -> None:
         self.plan = plan
         self.cumulative = plan.config.temporality == "cumulative"
         self.max_staleness_ns = int(plan.config.max_staleness * 1e9)
         self.on_overflow = on_overflow
+        self.scope = scope
         #: per rule: series key -> [accumulator, last update time (arrival clock, ns)]
         self.state: list[dict[tuple, list]] = [{} for _ in plan.rules]
+        #: per rule: the metadata of its metric
+        self.metadata: list[Mapping[str, Any]] = [{} for _ in plan.rules]
+
+    def add_rule(self, rule: RulePlan, metadata: Mapping[str, Any]) -> int:
+        """Append a rule found in the data to the plan; its index, for the scanner's interval."""
+        self.plan.rules.append(rule)
+        self.state.append({})
+        self.metadata.append(metadata)
+        return len(self.plan.rules) - 1
 
     def flush(self, interval: list[dict[tuple, list]], now_ns: int) -> m.Metrics:
         """Merge one interval and return the points to emit (possibly none)."""
         metrics = []
-        for rule, fresh, state in zip(self.plan.rules, interval, self.state):
+        for rule, fresh, state, metadata in zip(self.plan.rules, interval, self.state, self.metadata):
             if not self.cumulative:
                 state = {}
             overflowed = 0
@@ -60,10 +75,10 @@ class Aggregator:
                 for key in [k for k, e in state.items() if e[1] < horizon]:
                     del state[key]
             if state:
-                metrics.append(to_metric(rule, state, self.cumulative))
+                metrics.append(to_metric(rule, state, self.cumulative, metadata))
         if not metrics:
             return m.Metrics([])
-        return m.Metrics([m.ResourceMetrics(m.Resource({}), [m.ScopeMetrics(_SCOPE, metrics)])])
+        return m.Metrics([m.ResourceMetrics(m.Resource({}), [m.ScopeMetrics(self.scope, metrics)])])
 
     def series_count(self) -> int:
         return sum(len(s) for s in self.state)
@@ -87,8 +102,11 @@ def attributes(rule: RulePlan, key: tuple) -> dict[str, str]:
     return {name: value for name, value in zip(rule.dim_names, key) if value is not None}
 
 
-def to_metric(rule: RulePlan, state: dict[tuple, list], cumulative: bool) -> m.Metric:
+def to_metric(rule: RulePlan, state: dict[tuple, list], cumulative: bool,
+              metadata: Mapping[str, Any] | None = None) -> m.Metric:
+    """The rule's metric, named by it, from its series' accumulators."""
     r = rule.rule
+    meta = dict(metadata or {})
     temporality = m.Temporality.CUMULATIVE if cumulative else m.Temporality.DELTA
     points: list[m.Point] = []
     for key, (acc, _) in state.items():
@@ -104,7 +122,8 @@ def to_metric(rule: RulePlan, state: dict[tuple, list], cumulative: bool) -> m.M
             value = acc[COUNT] if rule.value_slot < 0 else acc[TOTAL]
             points.append(m.NumberPoint(attrs, acc[LAST_NS], value, acc[FIRST_NS]))
     if rule.kind == HISTOGRAM:
-        return m.Metric(r.name, m.MetricType.HISTOGRAM, points, r.description, r.unit, temporality)
+        return m.Metric(r.name, m.MetricType.HISTOGRAM, points, r.description, r.unit, temporality, metadata=meta)
     if rule.kind == GAUGE:
-        return m.Metric(r.name, m.MetricType.GAUGE, points, r.description, r.unit)
-    return m.Metric(r.name, m.MetricType.SUM, points, r.description, r.unit, temporality, monotonic=rule.kind == COUNTER)
+        return m.Metric(r.name, m.MetricType.GAUGE, points, r.description, r.unit, metadata=meta)
+    return m.Metric(r.name, m.MetricType.SUM, points, r.description, r.unit, temporality,
+                    monotonic=rule.kind == COUNTER, metadata=meta)

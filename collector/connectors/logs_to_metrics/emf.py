@@ -76,12 +76,10 @@ class EmfMetrics:
     def __init__(self, config: Config, on_overflow: Callable[[str, int], None] = lambda name, n: None) -> None:
         self.limit = config.emf_cardinality_limit
         self.plan = Plan(config.model_copy(update={"metrics": [], "timestamp": None}))
-        self.keys: list[MetricKey] = []
         self._index: dict[MetricKey, int] = {}
         self._positions: list[dict[str, int]] = []
         self.interval: list[dict[tuple, list]] = []
-        # The aggregator names rules by their index (see _rule); the callback and flush translate back.
-        self.aggregator = Aggregator(self.plan, lambda index, n: on_overflow(self.keys[int(index)][0], n))
+        self.aggregator = Aggregator(self.plan, on_overflow, m.Scope(SCOPE))
 
     def record(self, event: emf.Event) -> None:
         """Add every sample of a valid event."""
@@ -97,28 +95,21 @@ class EmfMetrics:
 
     def flush(self, now_ns: int) -> m.Metrics:
         """The interval's metrics (cumulative or delta as configured); starts a new interval."""
-        interval, self.interval = self.interval, [{} for _ in self.keys]
-        out = self.aggregator.flush(interval, now_ns)
-        for rm in out.resource_metrics:
-            for sm in rm.scope_metrics:
-                sm.scope = m.Scope(SCOPE)
-                for metric in sm.metrics:
-                    name, _, resolution = self.keys[int(metric.name)]
-                    metric.name = name
-                    metric.metadata = {STORAGE_RESOLUTION_METADATA: resolution}
-        return out
+        interval, self.interval = self.interval, [{} for _ in self.plan.rules]
+        return self.aggregator.flush(interval, now_ns)
 
     def _rule(self, key: MetricKey) -> int:
         index = self._index.get(key)
         if index is None:
-            index = self._index[key] = len(self.keys)
-            self.keys.append(key)
+            name, unit, resolution = key
+            # Built unvalidated: EMF names need not fit the operator's naming rule, and the event checked them.
             rule = MetricRule.model_construct(
-                name=str(index), type="histogram", value=None, unit=emf.UCUM_BY_UNIT[key[1]], description="",
+                name=name, type="histogram", value=None, unit=emf.UCUM_BY_UNIT[unit], description="",
                 buckets=None, dimensions=[], where=None, cardinality_limit=self.limit)
-            self.plan.rules.append(RulePlan(rule, HISTOGRAM, None, (), 0, (), (), (), (NAMESPACE_ATTRIBUTE,), ()))
+            index = self._index[key] = self.aggregator.add_rule(
+                RulePlan(rule, HISTOGRAM, None, (), 0, (), (), (), (NAMESPACE_ATTRIBUTE,), ()),
+                {STORAGE_RESOLUTION_METADATA: resolution})
             self._positions.append({NAMESPACE_ATTRIBUTE: 0})
-            self.aggregator.state.append({})
             self.interval.append({})
         return index
 
