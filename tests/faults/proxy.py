@@ -39,7 +39,7 @@ class Fault(enum.Enum):
     PASS = "pass"
     STATUS = "status"  # answer ``status`` with ``headers``, never forwarding (HTTP only)
     RESET = "reset"  # RST the connection before forwarding
-    TRUNCATE = "truncate"  # forward, then send half the answer and close (HTTP only)
+    TRUNCATE = "truncate"  # forward, then send the first half of the answer and reset (HTTP only)
     HANG = "hang"  # read the request, never answer
     DELAY = "delay"  # wait ``delay`` seconds, then pass
 
@@ -148,7 +148,7 @@ class HttpFaultProxy:
         self._client = aiohttp.ClientSession(auto_decompress=False)
         app = web.Application(client_max_size=64 << 20)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True)
+        self._runner = web.AppRunner(app, access_log=None, handler_cancellation=True, auto_decompress=False)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
@@ -187,10 +187,11 @@ class HttpFaultProxy:
         status, headers, payload = await self._forward(request, body)
         self.control.record(mode.fault, status)
         if mode.fault is Fault.TRUNCATE:
-            response = web.StreamResponse(status=status, headers=headers)
-            response.content_length = len(payload)
-            await response.prepare(request)
-            await response.write(payload[: len(payload) // 2])
+            # Half of the whole answer, head included: an OTLP success body may be empty.
+            head = "".join(f"{k}: {v}\r\n" for k, v in {**headers, "Content-Length": len(payload)}.items())
+            whole = f"HTTP/1.1 {status} X\r\n{head}\r\n".encode() + payload
+            assert request.transport is not None
+            request.transport.write(whole[: len(whole) // 2])
             _reset(request.transport)
             raise asyncio.CancelledError
         return web.Response(status=status, headers=headers, body=payload)
