@@ -22,6 +22,7 @@ from typing import Any, Iterator, Mapping, Sequence
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from collector.component import Signal
+from collector.pdata import otlp_lines
 from collector.pdata.anyvalue import attributes_to_proto
 
 
@@ -85,7 +86,10 @@ class Logs:
     def serialized(self) -> bytes:
         """OTLP bytes, reusing what was received when nothing changed it."""
         if self.otlp_bytes is None:
-            self.otlp_bytes = self.request.SerializeToString()
+            if self._request is None and self.chunks is not None:
+                self.otlp_bytes = otlp_lines.encode(self.chunks)
+            else:
+                self.otlp_bytes = self.request.SerializeToString()
         return self.otlp_bytes
 
     def invalidate_serialized(self) -> None:
