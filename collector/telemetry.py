@@ -15,7 +15,7 @@ import resource
 import time
 from typing import Any, Callable, Iterable, Mapping
 
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import Observation
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import (
     AggregationTemporality,
@@ -51,6 +51,7 @@ class Telemetry:
         self.meter = self._provider.get_meter("fathom", __version__)
         self._started = time.monotonic()
         self._counters: dict[str, Any] = {}
+        self._gauges: dict[str, list[Callable[[], list[Observation]]]] = {}
         self.meter.create_observable_counter(
             "otelcol_process_uptime",
             callbacks=[lambda _o: [Observation(time.monotonic() - self._started)]],
@@ -77,6 +78,20 @@ class Telemetry:
             counter = self.meter.create_counter(name, unit=unit, description=description)
             self._counters[name] = counter
         return counter
+
+    def gauge(self, name: str, unit: str = "1", description: str = "") -> list[Callable[[], list[Observation]]]:
+        """The callbacks of the observable gauge ``name``, created on first use.
+
+        The SDK keeps the first instrument of a name and ignores later ones,
+        so every component observing ``name`` adds its callback to one list.
+        """
+        callbacks = self._gauges.get(name)
+        if callbacks is None:
+            callbacks = self._gauges[name] = []
+            self.meter.create_observable_gauge(
+                name, callbacks=[lambda _options: [obs for cb in list(callbacks) for obs in cb()]],
+                unit=unit, description=description)
+        return callbacks
 
     def for_component(self, id: ComponentID, kind: Kind) -> "ComponentTelemetry":
         return ComponentTelemetry(self, {kind.value: str(id)})
@@ -116,11 +131,12 @@ class ComponentTelemetry:
     def observe(self, name: str, callback: Callable[[], Iterable[tuple[float, Mapping[str, Any]]]], *,
                 unit: str = "1", description: str = "") -> None:
         """An observable gauge read at collection time; attributes get this component's."""
+        attributes = self.attributes
 
-        def observe(_options: CallbackOptions) -> list[Observation]:
-            return [Observation(v, {**self.attributes, **a}) for v, a in callback()]
+        def observe() -> list[Observation]:
+            return [Observation(v, {**attributes, **a}) for v, a in callback()]
 
-        self.meter.create_observable_gauge(name, callbacks=[observe], unit=unit, description=description)
+        self.telemetry.gauge(name, unit, description).append(observe)
 
 
 def rss_bytes() -> int:

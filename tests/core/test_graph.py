@@ -109,3 +109,19 @@ async def test_an_exporter_that_counts_itself_is_counted_once(resolve_text):
     sent = {tuple(p.attributes.items()): p.value for _, _, metric in telemetry.collect().iter_metrics()
             if metric.name == "otelcol_exporter_sent_metric_points" for p in metric.points}
     assert sent == {(("exporter", "prometheus"),): 3, (("exporter", "recorder"),): 3}
+
+
+async def test_every_exporter_reports_its_queue(resolve_text):
+    telemetry = Telemetry()
+    graph = build(resolve_text(textwrap.dedent("""
+        receivers: {source: {}}
+        exporters: {pusher: {sending_queue: {queue_size: 7}}, pusher/2: {sending_queue: {queue_size: 9}}}
+        service:
+          pipelines:
+            logs: {receivers: [source], exporters: [pusher, pusher/2]}
+    """)), telemetry)
+    await graph.start(FakeHost())
+    capacity = {p.attributes["exporter"]: p.value for _, _, metric in telemetry.collect().iter_metrics()
+                if metric.name == "otelcol_exporter_queue_capacity" for p in metric.points}
+    await graph.shutdown(deadline=5)
+    assert capacity == {"pusher": 7, "pusher/2": 9}
