@@ -1129,7 +1129,7 @@ cdef class JsonScanner:
         if s.tag == T_STR:
             return self._put_text(buf + s.start + 1, s.end - s.start - 2, klen)
         if s.tag == T_INT:
-            if s.end - s.start == 2 and buf[s.start] == 45:  # -0 is the integer 0
+            if s.end - s.start == 2 and buf[s.start] == 45 and buf[s.start + 1] == 48:  # -0 is the integer 0
                 return self._put_text(b"0", 1, klen)
             return self._put_text(buf + s.start, s.end - s.start, klen)
         if s.tag == T_MISSING or s.tag == T_NULL:
