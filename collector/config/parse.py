@@ -46,6 +46,8 @@ def parse_yaml(text: str, name: str, on_string: StringHook | None = None) -> Par
         return ParsedYaml(None, issues=[_syntax_issue(exc, name)])
     except yaml.YAMLError as exc:  # unmarked errors, such as a bad character encoding
         return ParsedYaml(None, issues=[ConfigIssue((), f"invalid YAML in {name}: {exc}")])
+    except RecursionError:  # PyYAML composes recursively: [[[[... a few hundred deep
+        return ParsedYaml(None, issues=[ConfigIssue((), f"invalid YAML in {name}: collections nested too deeply")])
     if root is None:
         return ParsedYaml(None)
     builder = _Builder(name, on_string)
