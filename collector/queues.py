@@ -133,6 +133,7 @@ class DiskQueue:
         self._acked: set[int] = set()
         self._next_seq = 0
         self._ack_fd = -1
+        self._ack_size = 0  # bytes of whole ack records: a failed append is cut back to this
         self._ack_dirty = False
         self._has_items = asyncio.Event()
         self._has_room = asyncio.Event()
@@ -233,6 +234,21 @@ class DiskQueue:
         self._append(item)
 
     def _append(self, item: bytes) -> None:
+        try:
+            self._write(item)
+        except OSError:
+            # The disk is full. The active segment is kept for appends even when all its
+            # records are done (and a failed rollover leaves an empty one): free those and
+            # try once more, or a drained queue would refuse data for good.
+            drained = [segment for segment in self._segments.values() if segment.live == 0]
+            if not drained:
+                raise
+            for segment in drained:
+                self._remove(segment)
+            self._prune_acks()
+            self._write(item)
+
+    def _write(self, item: bytes) -> None:
         segment = next(reversed(self._segments.values()), None)
         if segment is None or segment.size + len(item) > self.segment_bytes and segment.size:
             path = self.directory / f"{self._next_seq:020d}.seg"
@@ -275,16 +291,29 @@ class DiskQueue:
         active = next(reversed(self._segments.values()))
         if segment.live == 0 and segment is not active:
             self._remove(segment)
-            self._acked = {s for s in self._acked if s >= self._first_live_seq()}
-            self._rewrite_acks()
+            self._prune_acks()
         self._signal()
+
+    def _prune_acks(self) -> None:
+        """Forget the acks of records in segments already deleted."""
+        self._acked = {s for s in self._acked if s >= self._first_live_seq()}
+        self._rewrite_acks()
 
     def _first_live_seq(self) -> int:
         return next(iter(self._segments)) if self._segments else self._next_seq
 
     def _write_ack(self, seq: int) -> None:
         self._acked.add(seq)
-        os.write(self._ack_fd, _ACK.pack(seq, zlib.crc32(_SEQ.pack(seq))))
+        record = _ACK.pack(seq, zlib.crc32(_SEQ.pack(seq)))
+        try:
+            if os.write(self._ack_fd, record) != len(record):
+                raise OSError(28, "short write")
+        except OSError:
+            # A full disk must not stop the senders: the ack stays in memory and reaches
+            # the disk with the next rewrite; if the process dies first, the item is sent again.
+            os.ftruncate(self._ack_fd, self._ack_size)
+            return
+        self._ack_size += len(record)
         self._ack_dirty = True
         if self.fsync is Fsync.ALWAYS:
             os.fsync(self._ack_fd)
@@ -292,14 +321,16 @@ class DiskQueue:
     def _rewrite_acks(self) -> None:
         """Keep only acks of records still on disk, replacing the log atomically."""
         tmp = self.directory / "acks.log.tmp"
+        data = b"".join(_ACK.pack(s, zlib.crc32(_SEQ.pack(s))) for s in sorted(self._acked))
         with open(tmp, "wb") as f:
-            f.write(b"".join(_ACK.pack(s, zlib.crc32(_SEQ.pack(s))) for s in sorted(self._acked)))
+            f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, self.directory / "acks.log")
         if self._ack_fd >= 0:
             os.close(self._ack_fd)
         self._ack_fd = os.open(self.directory / "acks.log", os.O_WRONLY | os.O_APPEND)
+        self._ack_size = len(data)
 
     def _remove(self, segment: _Segment) -> None:
         del self._segments[segment.first_seq]
