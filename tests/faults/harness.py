@@ -27,11 +27,16 @@ from tests.otlp.backend import Backend
 RETRYABLE = frozenset({429, 502, 503, 504})
 
 
-def logs_request(tag: str, seqs: range) -> bytes:
+def logs_request(tag: str, seqs: range, pad: int = 0) -> bytes:
+    """Records with bodies ``<tag>:<seq>``; ``pad`` bytes of attribute make them bigger."""
     request = ExportLogsServiceRequest()
     records = request.resource_logs.add().scope_logs.add().log_records
     for seq in seqs:
-        records.add().body.string_value = f"{tag}:{seq}"
+        record = records.add()
+        record.body.string_value = f"{tag}:{seq}"
+        if pad:
+            attribute = record.attributes.add()
+            attribute.key, attribute.value.string_value = "pad", "x" * pad
     return request.SerializeToString()
 
 
@@ -73,17 +78,19 @@ class OtlpClient:
     by ``max_backoff`` to keep tests short) when ``retry`` is on.
     """
 
-    def __init__(self, port: int, tag: str, *, batch: int = 10, retry: bool = False, max_backoff: float = 0.2) -> None:
+    def __init__(self, port: int, tag: str, *, batch: int = 10, pad: int = 0, retry: bool = False,
+                 max_backoff: float = 0.2) -> None:
         self.url = f"http://127.0.0.1:{port}/v1/logs"
         self.tag = tag
         self.batch = batch
+        self.pad = pad
         self.retry = retry
         self.max_backoff = max_backoff
         self.tally = Tally()
         self._next = 0
 
     async def _post(self, session: aiohttp.ClientSession, seqs: range) -> None:
-        body = logs_request(self.tag, seqs)
+        body = logs_request(self.tag, seqs, self.pad)
         self.tally.sent += len(seqs)
         while True:
             try:
