@@ -10,7 +10,7 @@ from collector.component import Consumer, Factory, Kind, Settings, Signal, Stabi
 from collector.configtypes import PositiveInt
 from receivers.lines.config import Endpoint
 from receivers.lines import LineIntake, SocketReceiver, SocketSourceConfig, TcpLineServer
-from receivers.otlp.config import TLSServerConfig
+from collector.tls import TLSServerConfig
 
 
 class TcpLogConfig(SocketSourceConfig):
