@@ -24,7 +24,7 @@ HERE = Path(__file__).resolve().parent
 #: packages whose Python code atheris instruments for coverage
 INSTRUMENTED = ["collector", "receivers", "fuzz"]
 MAX_LEN = 64 * 1024
-_DONE = re.compile(rb"Done (\d+) runs in (\d+) second")
+_DONE = re.compile(rb"stat::number_of_executed_units: *(\d+)")
 
 
 def _target_names() -> list[str]:
