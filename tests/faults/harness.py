@@ -89,7 +89,7 @@ class OtlpClient:
         self.tally = Tally()
         self._next = 0
 
-    async def _post(self, session: aiohttp.ClientSession, seqs: range) -> None:
+    async def _post(self, session: aiohttp.ClientSession, seqs: range, until: Callable[[], bool] | None) -> None:
         body = logs_request(self.tag, seqs, self.pad)
         self.tally.sent += len(seqs)
         while True:
@@ -110,7 +110,7 @@ class OtlpClient:
             self.tally.refused += len(seqs)
             if after is not None:
                 self.tally.retry_after.append(after)
-            if not self.retry:
+            if not self.retry or (until and until()):
                 return
             await asyncio.sleep(min(after or self.max_backoff, self.max_backoff))
 
@@ -127,7 +127,7 @@ class OtlpClient:
                     seqs = range(self._next, self._next + self.batch)
                     self._next += self.batch
                     started = time.monotonic()
-                    await self._post(session, seqs)
+                    await self._post(session, seqs, until)
                     if interval:
                         await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
 
