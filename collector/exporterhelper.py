@@ -22,7 +22,7 @@ from pydantic import Field
 
 from collector.component import ComponentConfig, ComponentID, Host, Settings
 from collector.configtypes import Duration
-from collector.errors import PermanentError, RetryableError
+from collector.errors import PermanentError, RefusedError, RetryableError
 from collector.pdata import codec
 from collector.queues import DiskQueue, MemoryQueue, WhenFull
 
@@ -38,7 +38,10 @@ class QueueConfig(ComponentConfig):
         False, description="When the queue is full, make the caller wait instead of dropping the batch."
     )
     when_full: WhenFull = Field(
-        WhenFull.DROP_NEWEST, description="Without blocking, what a full queue drops: the new batch or the oldest queued."
+        WhenFull.DROP_NEWEST,
+        description="Without blocking, what a full queue does: drop_newest drops the new batch (a persistent "
+                    "queue refuses it instead, with a retryable error, so nothing accepted is lost); "
+                    "drop_oldest drops the oldest queued batch to make room.",
     )
     storage: str | None = Field(
         None, description="A storage extension (such as file_storage) that persists the queue across restarts."
@@ -154,13 +157,15 @@ class QueuedExporter:
                 raise RetryableError(f"exporter {self.settings.id} is not running")
             await self._send(batch)
             return
-        item: Any = codec.encode(batch) if isinstance(self._queue, DiskQueue) else batch
+        persistent = isinstance(self._queue, DiskQueue)
+        item: Any = codec.encode(batch) if persistent else batch
         try:
             accepted, dropped = self._queue.offer(item)
         except OSError as exc:  # the disk refused the write; the queue is left intact
             self._telemetry.add_items("otelcol_exporter_enqueue_failed", batch.signal, batch.item_count())
             self._log.error("cannot persist a batch of %d items: %s", batch.item_count(), exc)
-            return
+            raise RefusedError(f"exporter {self.settings.id} cannot persist its queue: {exc.strerror}",
+                               retry_after=1.0) from exc
         if dropped is not None:
             old = codec.decode(dropped) if isinstance(dropped, bytes) else dropped
             self._telemetry.add_items("otelcol_exporter_enqueue_failed", old.signal, old.item_count())
@@ -171,6 +176,11 @@ class QueuedExporter:
             await self._queue.put(item)
             return
         self._telemetry.add_items("otelcol_exporter_enqueue_failed", batch.signal, batch.item_count())
+        if persistent:
+            # A persistent queue is there so that nothing accepted is lost: refuse, and the
+            # sender retries, rather than answer success for data that is dropped.
+            self._log.warning("persistent sending queue is full; refused a batch of %d items", batch.item_count())
+            raise RefusedError(f"exporter {self.settings.id}'s persistent queue is full", retry_after=1.0)
         self._log.warning("sending queue is full; dropped a batch of %d items", batch.item_count())
 
     async def _drain(self) -> None:
@@ -185,7 +195,10 @@ class QueuedExporter:
                 continue
             # Cancelled mid-send (shutdown cut short): not done, so a disk queue sends it again.
             await self._send(batch)
-            self._queue.done(token)
+            try:
+                self._queue.done(token)
+            except Exception:  # a sender must outlive a bookkeeping failure; the batch may come again
+                self._log.exception("could not mark a sent batch done")
 
     async def _send(self, batch: "Batch") -> None:
         """Push with retries; count the outcome. Raises only when there is no queue."""

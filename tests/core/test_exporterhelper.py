@@ -202,3 +202,21 @@ async def test_a_storage_that_is_not_running_fails_start_clearly():
     exporter, _, _ = make(sending_queue={"storage": "file_storage/missing"})
     with pytest.raises(RuntimeError, match="'file_storage/missing' is not a running storage extension"):
         await exporter.start(StorageHost(None))
+
+
+async def test_a_full_persistent_queue_refuses_instead_of_dropping(tmp_path):
+    from collector.errors import RefusedError
+    from collector.extensions.file_storage import FileStorage, FileStorageConfig
+
+    host = StorageHost(FileStorage(None, FileStorageConfig(directory=str(tmp_path), fsync="never")))
+    exporter, pusher, telemetry = make(sending_queue={"storage": "file_storage", "queue_size": 2, "num_consumers": 1})
+    pusher.outcomes = [10.0]
+    await exporter.start(host)
+    for _ in range(3):  # one in flight, two queued
+        await exporter.consume(logs(1))
+        await asyncio.sleep(0)
+    with pytest.raises(RefusedError, match="persistent queue is full"):
+        await exporter.consume(logs(4))
+    assert counters(telemetry)["otelcol_exporter_enqueue_failed_log_records"] == 4
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(exporter.shutdown(), 0.1)

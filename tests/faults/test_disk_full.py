@@ -1,5 +1,6 @@
-"""The persistent queue's disk fills up: refusals are counted, nothing on disk is
-corrupted, and the queue takes data again once the backend has drained it.
+"""The persistent queue's disk fills up: refusals are counted and reach the sender,
+nothing accepted is lost, nothing on disk is corrupted, and the queue takes data
+again once the backend has drained it.
 
 The queue lives on a 1 MiB tmpfs mounted for the test (root only; skipped
 otherwise, rather than filling a disk that other work shares). The backend
@@ -59,8 +60,10 @@ def test_disk_full_refuses_counted_keeps_every_record_and_recovers(fathom, tmp_p
     tally = loop.run(client.send(150, concurrency=2))  # ~1.5 MiB of batches for 1 MiB of disk
     refused = first.metric("otelcol_exporter_enqueue_failed_log_records_total")
     accepted = len(tally.accepted)
-    expected = accepted - refused  # the receiver answered 200 to all; the queue refused `refused` of them
+    expected = accepted  # what the disk refused was refused to the sender (503), not accepted and dropped
     assert refused > 0 and expected > 0
+    assert tally.refused == refused and tally.statuses[503] * 10 == refused
+    assert accepted + refused == tally.sent
     assert "cannot persist a batch" in first.process.stderr
     first.process.signal(signal.SIGKILL)
     first.process.wait()
@@ -81,7 +84,7 @@ def test_disk_full_refuses_counted_keeps_every_record_and_recovers(fathom, tmp_p
     more = loop.run(OtlpClient(second.otlp_port, "again", batch=10, pad=PAD).send(50, concurrency=2))
     assert wait_until(lambda: len(arrived(backend, "again:")) == len(more.accepted) == 500), second.process.stderr[-3000:]
     assert second.metric("otelcol_exporter_enqueue_failed_log_records_total") == 0
-    print(f"\ndisk full ({DISK} tmpfs): sent {tally.sent}, accepted (HTTP 200) {accepted}, refused by the queue "
+    print(f"\ndisk full ({DISK} tmpfs): sent {tally.sent}, accepted (HTTP 200) {accepted}, refused (HTTP 503) "
           f"{refused:g}, recovered after kill -9 {recovered} batches, arrived {len(got)}, duplicated "
           f"{sum(got.values()) - len(got)}; after space returned: sent 500, arrived "
           f"{len(arrived(backend, 'again:'))}, refused 0")
