@@ -157,3 +157,49 @@ async def test_lifecycle_otlp_records_and_telemetry():
     assert got[(("attributes.k", "v"), ("resource.service.name", "api"), ("x", "1"))].value == 1
     assert got[(("resource.service.name", "api"), ("x", "2"))].value == 1
     assert s.telemetry.counts == {(BAD_RECORDS, (("reason", "invalid_json"),)): 1}
+
+
+def otlp_request(records):
+    """(body, attributes) pairs as one OTLP request; a dict body is a map, None no body."""
+    request = ExportLogsServiceRequest()
+    log_records = request.resource_logs.add().scope_logs.add().log_records
+    for body, attributes in records:
+        record = log_records.add()
+        for key, value in attributes.items():
+            kv = record.attributes.add()
+            kv.key = key
+            to_anyvalue(value, kv.value)
+        if isinstance(body, bytes):
+            record.body.bytes_value = body
+        elif body is not None:
+            to_anyvalue(body, record.body)
+    return request
+
+
+def test_otlp_records_scanned_in_runs_match_records_scanned_one_by_one(scanner_class):
+    cfg = config("""
+metrics:
+  - {name: reqs, type: counter, dimensions: [route, attributes.stream]}
+  - {name: last, type: gauge, value: v, dimensions: [route]}
+  - {name: lat, type: histogram, value: v, buckets: [1, 10], where: 'attributes.stream != "err"'}
+""")
+    out, err = {"stream": "out"}, {"stream": "err", "other": 1}
+    records = [
+        ('{"route": "/a", "v": 1}', out), ('{"route": "/a", "v": 2}', {**out, "unread": "x"}),
+        (b'{"route": "/a", "v": 3}', out), ('{"route": "/a",\n "v": 4}', err), ("", err), ("not json", err),
+        ({"route": "/m", "v": 5}, out), ('{"route": "/b", "v": 6}', out), (None, {"stream": "out", "route": 1}),
+        ('{"route": "/a", "v": 7}', err), ('[1]', out), ('{"route": "/a", "v": 8}', {"stream": "out", "x": [1]}),
+    ]
+
+    def run(requests):
+        pipeline = Pipeline(cfg)
+        pipeline.scanner = scanner_class(pipeline.plan)
+        for request in requests:
+            pipeline.consume(Logs(request=request), 10**18)
+        points = [(m.name, repr(p)) for _, _, m in pipeline.flush(10**18).iter_metrics() for p in m.points]
+        return points, pipeline.pop_bad()
+
+    batched = run([otlp_request(records)])
+    assert batched == run([otlp_request([r]) for r in records])
+    assert batched[1] == {"invalid_json": 1, "not_object": 1, "missing_value": 2}
+    assert [p for name, p in batched[0] if name == "last" and "'/a'" in p][0].count("value=8") == 1  # order kept: the last record of /a wins
