@@ -18,12 +18,15 @@ import asyncio
 import collections
 import enum
 import itertools
+import logging
 import os
 import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
+
+from collector.periodic import Periodic
 
 T = TypeVar("T")
 
@@ -138,7 +141,8 @@ class DiskQueue:
         self._has_items = asyncio.Event()
         self._has_room = asyncio.Event()
         self._all_done = asyncio.Event()
-        self._syncer: asyncio.Task[None] | None = None
+        self._syncer = Periodic(fsync_interval, lambda: asyncio.to_thread(self.sync), name=f"fsync {directory}",
+                                logger=logging.getLogger("fathom.queue"))
 
     # -- opening and recovery ---------------------------------------------
 
@@ -158,8 +162,8 @@ class DiskQueue:
         self._rewrite_acks()
         report.recovered = len(self._pending)
         self._signal()
-        if self.fsync is Fsync.INTERVAL and self._syncer is None:
-            self._syncer = asyncio.get_running_loop().create_task(self._sync_periodically())
+        if self.fsync is Fsync.INTERVAL:
+            self._syncer.start()
         return report
 
     def _read_acks(self, report: RecoveryReport) -> set[int]:
@@ -369,10 +373,7 @@ class DiskQueue:
             await asyncio.to_thread(self.sync)
 
     async def close(self) -> None:
-        if self._syncer is not None:
-            self._syncer.cancel()
-            await asyncio.gather(self._syncer, return_exceptions=True)
-            self._syncer = None
+        await self._syncer.stop()
         if self.fsync is not Fsync.NEVER:
             self.sync()
         for segment in self._segments.values():

@@ -11,7 +11,6 @@ costs nothing further.
 
 from __future__ import annotations
 
-import asyncio
 import gc
 from typing import Any, Callable
 
@@ -21,6 +20,7 @@ from collector.component import ComponentConfig, Consumer, Factory, Host, Kind, 
 from collector.configtypes import Duration
 from collector.errors import RefusedError
 from collector.pdata import Batch
+from collector.periodic import Periodic
 from collector.telemetry import rss_bytes
 
 _MIB = 1 << 20
@@ -81,12 +81,13 @@ class MemoryLimiter:
         self._measure = measure
         self.soft_limit, self.hard_limit = config.limits()
         self.refusing = False
-        self._task: asyncio.Task[None] | None = None
+        self._checks = Periodic(config.check_interval, self.check, name=f"{settings.id} memory check",
+                                logger=settings.logger)
 
     async def start(self, host: Host) -> None:
-        if self._task is None:
+        if not self._checks.running:
             self.check()
-            self._task = asyncio.create_task(self._check_periodically())
+            self._checks.start()
 
     def check(self) -> None:
         used = self._measure()
@@ -102,11 +103,6 @@ class MemoryLimiter:
             else:
                 self._log.info("memory use %d MiB is below the soft limit again: accepting data", used // _MIB)
 
-    async def _check_periodically(self) -> None:
-        while True:
-            await asyncio.sleep(self._config.check_interval)
-            self.check()
-
     async def consume(self, batch: Batch) -> None:
         if self.refusing:
             self._telemetry.add_items("fathom_processor_refused", batch.signal, batch.item_count())
@@ -114,10 +110,7 @@ class MemoryLimiter:
         await self._next.consume(batch)
 
     async def shutdown(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await self._checks.stop()
 
 
 def create(settings: Settings, config: MemoryLimiterConfig, next: Consumer) -> Any:

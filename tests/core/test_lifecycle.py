@@ -38,6 +38,11 @@ MINIMAL = {
     (Kind.CONNECTOR, "logs_to_metrics"): {"metrics": [{"name": "lines", "type": "counter"}]},
     (Kind.EXTENSION, "health_check"): {"endpoint": "127.0.0.1:0"},
     (Kind.EXTENSION, "file_storage"): {"directory": tempfile.mkdtemp(prefix="fathom-lifecycle-")},
+    (Kind.EXTENSION, "status"): {"endpoint": "127.0.0.1:0"},
+    (Kind.EXTENSION, "bearertokenauth"): {"token": "lifecycle-token"},
+    (Kind.EXTENSION, "basicauth"): {"client_auth": {"username": "u", "password": "p"}},
+    (Kind.EXPORTER, "loadbalancing"): {"resolver": {"static": {"hostnames": ["127.0.0.1:9"]}},
+                                       "protocol": {"otlp": {"tls": {"insecure": True}, "timeout": "100ms"}}},
 }
 
 REGISTRY = Registry.discover()
@@ -58,12 +63,17 @@ class Sink:
         self.batches.append(batch)
 
 
-class Host:
-    def get_extension(self, id):
-        return None
+def host():
+    """A real, unstarted service as the host, for components that look at the collector itself."""
+    from collector.config import load_config_text
+    from collector.resolve import resolve
+    from collector.service import Service
 
-    def is_ready(self) -> bool:
-        return True
+    config = load_config_text(
+        "receivers: {otlp: {protocols: {http: {endpoint: '127.0.0.1:0'}}}}\n"
+        "exporters: {debug: {}}\n"
+        "service: {pipelines: {logs: {receivers: [otlp], exporters: [debug]}}}\n", "host.yaml", {})
+    return Service(resolve(config, REGISTRY))
 
 
 def create(kind: Kind, type_: str):
@@ -90,7 +100,7 @@ def create(kind: Kind, type_: str):
 @pytest.mark.parametrize("kind, type_", FACTORIES, ids=[f"{k}-{t}" for k, t in FACTORIES])
 async def test_lifecycle(kind, type_):
     component, consumes = create(kind, type_)
-    await component.start(Host())
+    await component.start(host())
     for signal in consumes:
         try:
             await component.consume(sample(signal))
