@@ -18,6 +18,7 @@ given with the rule; rules the data defines (EMF's) join with
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
 from collector.connectors.logs_to_metrics.plan import (
@@ -49,12 +50,9 @@ class Aggregator:
         self.metadata.append(metadata)
         return len(self.plan.rules) - 1
 
-    def flush(self, interval: list[dict[tuple, list]], now_ns: int) -> m.Metrics:
-        """Merge one interval and return the points to emit (possibly none)."""
-        metrics = []
-        for rule, fresh, state, metadata in zip(self.plan.rules, interval, self.state, self.metadata):
-            if not self.cumulative:
-                state = {}
+    def absorb(self, interval: list[dict[tuple, list]], now_ns: int) -> None:
+        """Merge one interval into the series state, emitting nothing (a flush or a hand-over)."""
+        for rule, fresh, state in zip(self.plan.rules, interval, self.state):
             overflowed = 0
             for key, acc in fresh.items():
                 entry = state.get(key)
@@ -70,18 +68,65 @@ class Aggregator:
                 entry[1] = now_ns
             if overflowed:
                 self.on_overflow(rule.rule.name, overflowed)
+
+    def flush(self, interval: list[dict[tuple, list]], now_ns: int) -> m.Metrics:
+        """Merge one interval and return the points to emit (possibly none).
+
+        Delta: the state is what was absorbed since the last flush, and is emptied.
+        """
+        self.absorb(interval, now_ns)
+        metrics = []
+        for rule, state, metadata in zip(self.plan.rules, self.state, self.metadata):
             if self.cumulative and self.max_staleness_ns:
                 horizon = now_ns - self.max_staleness_ns
                 for key in [k for k, e in state.items() if e[1] < horizon]:
                     del state[key]
             if state:
                 metrics.append(to_metric(rule, state, self.cumulative, metadata))
+        if not self.cumulative:
+            self.state = [{} for _ in self.state]
         if not metrics:
             return m.Metrics([])
         return m.Metrics([m.ResourceMetrics(m.Resource({}), [m.ScopeMetrics(self.scope, metrics)])])
 
+    def export(self) -> "AggregatorState":
+        """The series state by rule identity, for a successor; this aggregator must not be used after."""
+        return AggregatorState(self.cumulative, {identity(rule): state
+                                                 for rule, state in zip(self.plan.rules, self.state) if state})
+
+    def adopt(self, handed: "AggregatorState") -> dict[str, int]:
+        """Seed the state from a predecessor's; the series of rules that changed are dropped, counted by metric.
+
+        A rule keeps its series when its identity (name, type, unit,
+        dimensions, buckets) is unchanged and the temporality is the same:
+        anything else would give the old values a new meaning.
+        """
+        mine = {identity(rule): i for i, rule in enumerate(self.plan.rules)}
+        dropped: dict[str, int] = {}
+        for ident, state in handed.rules.items():
+            i = mine.get(ident) if handed.cumulative == self.cumulative else None
+            if i is None:
+                dropped[ident[0]] = dropped.get(ident[0], 0) + len(state)
+            else:
+                self.state[i] = state
+        return dropped
+
     def series_count(self) -> int:
         return sum(len(s) for s in self.state)
+
+
+@dataclass
+class AggregatorState:
+    """What an aggregator hands its successor on reload: series by rule identity."""
+
+    cumulative: bool
+    rules: dict[tuple, dict[tuple, list]]
+
+
+def identity(rule: RulePlan) -> tuple:
+    """What must not change for a rule's series to carry over a reload; the metric name comes first."""
+    r = rule.rule
+    return (r.name, r.type, r.unit, rule.dim_names, tuple(d.model_dump_json() for d in r.dimension_list), rule.bounds)
 
 
 def merge(into: list, acc: list) -> None:

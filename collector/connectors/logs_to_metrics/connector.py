@@ -7,28 +7,30 @@ with string or bytes bodies and the same constants (the resource, and the
 record attributes the rules read) are scanned as one buffer with record
 ends, as a chunk of lines is: the scanner's per-call cost is paid per run,
 not per record, and records stay in order. Metrics are emitted on a timer
-(``flush_interval``) and on shutdown.
+(``flush_interval``) and on shutdown; on reload the series go to the
+successor instead, unflushed, so cumulative series keep their start times.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from collector.component import Consumer, Host, Settings, Signal
-from collector.connectors.logs_to_metrics.aggregate import Aggregator, merge
+from collector.connectors.logs_to_metrics.aggregate import Aggregator, AggregatorState, merge
 from collector.connectors.logs_to_metrics.config import Config
 from collector.connectors.logs_to_metrics.emf import EmfMetrics, EmfScanner
 from collector.connectors.logs_to_metrics.plan import Plan
 from collector.connectors.logs_to_metrics.scan_py import Scanner
 from collector.connectors.logs_to_metrics.text_parsers import parse_logfmt, regex_parser
 from collector.pdata import Logs, Metrics
+from collector.periodic import Periodic
 from collector.pdata.anyvalue import attributes_from_proto, from_anyvalue
 
 BAD_RECORDS = "fathom_logs_to_metrics_bad_records"
 OVERFLOWED = "fathom_logs_to_metrics_overflow_series"
+DROPPED_ON_RELOAD = "fathom_logs_to_metrics_reload_dropped_series"
 
 
 def make_scanner(plan: Plan) -> Any:
@@ -113,14 +115,43 @@ class Pipeline:
         return bad
 
     def flush(self, now_ns: int) -> Metrics:
+        metrics = self.aggregator.flush(self._drain(), now_ns)
+        if self.emf is not None:
+            metrics = Metrics(metrics.resource_metrics + self.emf.flush(now_ns).resource_metrics)
+        return metrics
+
+    def hand_over(self, now_ns: int) -> "PipelineState":
+        """The series state with the pending interval merged in, nothing emitted; this pipeline is done after."""
+        self.aggregator.absorb(self._drain(), now_ns)
+        if self.emf is not None:
+            self.emf.absorb(now_ns)
+        return PipelineState(self.aggregator.export(), self.emf)
+
+    def take_over(self, state: "PipelineState") -> dict[str, int]:
+        """Seed this (unused) pipeline from a predecessor's; the series dropped by metric name."""
+        dropped = self.aggregator.adopt(state.aggregator)
+        if state.emf is not None:
+            emf_dropped = self.emf.adopt(state.emf) if self.emf is not None else {
+                rule.rule.name: len(series) for rule, series in zip(state.emf.plan.rules, state.emf.aggregator.state)}
+            for name, n in emf_dropped.items():
+                if n:
+                    dropped[name] = dropped.get(name, 0) + n
+        return dropped
+
+    def _drain(self) -> list[dict[tuple, list]]:
         interval = self.scanner.drain()
         if self.records is not self.scanner:
             for mine, other in zip(interval, self.records.drain()):
                 _merge_intervals(mine, other)
-        metrics = self.aggregator.flush(interval, now_ns)
-        if self.emf is not None:
-            metrics = Metrics(metrics.resource_metrics + self.emf.flush(now_ns).resource_metrics)
-        return metrics
+        return interval
+
+
+@dataclass
+class PipelineState:
+    """What a connector hands its successor on reload (see :class:`collector.component.Stateful`)."""
+
+    aggregator: AggregatorState
+    emf: EmfMetrics | None
 
 
 def _merge_intervals(into: dict, other: dict) -> None:
@@ -139,22 +170,30 @@ class LogsToMetrics:
         self.config = config
         self.next = next[Signal.METRICS]
         self.pipeline = Pipeline(config, self._overflowed)
-        self._task: asyncio.Task | None = None
+        self._timer = Periodic(config.flush_interval, self.flush, name=f"{settings.id} flush", logger=settings.logger)
         self._stopped = False
 
     async def start(self, host: Host) -> None:
-        if self._task is None and not self._stopped:
-            self._task = asyncio.create_task(self._flush_loop())
+        if not self._stopped:
+            self._timer.start()
 
     async def shutdown(self) -> None:
         if self._stopped:
             return
         self._stopped = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._timer.stop()
         await self.flush()
+
+    async def hand_over(self) -> PipelineState:
+        """Stop without flushing: the successor emits these series, with their start times, from its first flush."""
+        self._stopped = True
+        await self._timer.stop()
+        return self.pipeline.hand_over(time.time_ns())
+
+    def take_over(self, state: PipelineState) -> None:
+        for metric, n in self.pipeline.take_over(state).items():
+            self.settings.telemetry.add(DROPPED_ON_RELOAD, n, {"metric": metric},
+                                        description="Series dropped on reload because their rule changed")
 
     async def consume(self, batch: Logs) -> None:
         self.pipeline.consume(batch, time.time_ns())
@@ -167,14 +206,6 @@ class LogsToMetrics:
         metrics = self.pipeline.flush(time.time_ns())
         if metrics.item_count():
             await self.next.consume(metrics)
-
-    async def _flush_loop(self) -> None:
-        while True:
-            await asyncio.sleep(self.config.flush_interval)
-            try:
-                await self.flush()
-            except Exception:  # a refused batch must not stop the timer
-                self.settings.logger.exception("logs_to_metrics: emitting metrics failed")
 
     def _overflowed(self, metric: str, n: int) -> None:
         self.settings.telemetry.add(OVERFLOWED, n, {"metric": metric},

@@ -95,8 +95,30 @@ class EmfMetrics:
 
     def flush(self, now_ns: int) -> m.Metrics:
         """The interval's metrics (cumulative or delta as configured); starts a new interval."""
+        return self.aggregator.flush(self._drain(), now_ns)
+
+    def absorb(self, now_ns: int) -> None:
+        """Merge the interval into the series state without emitting it (before a hand-over)."""
+        self.aggregator.absorb(self._drain(), now_ns)
+
+    def adopt(self, old: "EmfMetrics") -> dict[str, int]:
+        """Take over a predecessor's metrics and series (it absorbed its interval); dropped series by metric.
+
+        Every EMF metric is defined by the data, not by the config, so all
+        carry over unless the temporality changed.
+        """
+        if old.aggregator.cumulative != self.aggregator.cumulative:
+            return {rule.rule.name: len(state) for rule, state in zip(old.plan.rules, old.aggregator.state) if state}
+        self._index, self._positions = old._index, old._positions
+        self.plan.rules[:] = [dataclasses.replace(rule, rule=rule.rule.model_copy(update={"cardinality_limit": self.limit}))
+                              for rule in old.plan.rules]
+        self.aggregator.state, self.aggregator.metadata = old.aggregator.state, old.aggregator.metadata
+        self.interval = [{} for _ in self.plan.rules]
+        return {}
+
+    def _drain(self) -> list[dict[tuple, list]]:
         interval, self.interval = self.interval, [{} for _ in self.plan.rules]
-        return self.aggregator.flush(interval, now_ns)
+        return interval
 
     def _rule(self, key: MetricKey) -> int:
         index = self._index.get(key)
