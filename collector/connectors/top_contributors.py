@@ -51,8 +51,6 @@ service:
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
 from typing import Any, Callable, Literal, Mapping
 
@@ -65,6 +63,7 @@ from collector.expr import MISSING, Expression, parse_path
 from collector.pdata import Batch, Logs, Metrics
 from collector.pdata import metrics as m
 from collector.pdata.anyvalue import attributes_from_proto
+from collector.periodic import Periodic
 from collector.processors import fields
 
 OTHER_ATTRIBUTES: Mapping[str, Any] = {"top_contributors.other": "true"}
@@ -271,21 +270,18 @@ class TopContributors:
             for signal in settings.signals
         }
         self._window_start = time.time_ns()
-        self._task: asyncio.Task[None] | None = None
+        self._windows = Periodic(config.window, self.flush, name=f"{settings.id} window", logger=settings.logger)
         self._stopped = False
 
     async def start(self, host: Host) -> None:
-        if self._task is None and not self._stopped:
-            self._task = asyncio.create_task(self._loop())
+        if not self._stopped:
+            self._windows.start()
 
     async def shutdown(self) -> None:
         if self._stopped:
             return
         self._stopped = True
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._windows.stop()
         await self.flush()
 
     async def consume(self, batch: Batch) -> None:
@@ -306,15 +302,6 @@ class TopContributors:
         if metrics:
             scope = m.Scope("fathom/top_contributors")
             await self._next.consume(Metrics([m.ResourceMetrics(m.Resource({}), [m.ScopeMetrics(scope, metrics)])]))
-
-    async def _loop(self) -> None:
-        while True:
-            await asyncio.sleep(self._config.window)
-            try:
-                await self.flush()
-            except Exception:  # a refused batch must not stop the windows
-                self._settings.logger.exception("top_contributors: emitting a window failed")
-
 
 def create(settings: Settings, config: TopContributorsConfig, next: Mapping[Signal, Consumer]) -> TopContributors:
     return TopContributors(settings, config, next)

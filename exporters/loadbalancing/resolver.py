@@ -8,11 +8,11 @@ list: a passing resolver outage must not drop every backend.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import socket
 from typing import Any, Awaitable, Callable
 
+from collector.periodic import Periodic
 from exporters.loadbalancing.config import DEFAULT_PORT, DnsResolver, ResolverConfig
 
 OnChange = Callable[[list[str]], Awaitable[None]]
@@ -36,7 +36,7 @@ class Resolver:
         self._log = log
         self._lookup = lookup
         self._current: list[str] = []
-        self._task: asyncio.Task[None] | None = None
+        self._watch: Periodic | None = None
 
     async def start(self) -> None:
         """Resolve once (so the exporter starts with its backends), then keep watching DNS."""
@@ -46,19 +46,13 @@ class Resolver:
         dns = self._config.dns
         assert dns is not None
         await self.resolve_dns(dns)
-        self._task = asyncio.create_task(self._watch(dns), name="loadbalancing-dns")
+        self._watch = Periodic(dns.interval, lambda: self.resolve_dns(dns), name="loadbalancing dns", logger=self._log)
+        self._watch.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _watch(self, dns: DnsResolver) -> None:
-        while True:
-            await asyncio.sleep(dns.interval)
-            await self.resolve_dns(dns)
+        if self._watch is not None:
+            await self._watch.stop()
+            self._watch = None
 
     async def resolve_dns(self, dns: DnsResolver) -> None:
         lookup = self._lookup or asyncio.get_running_loop().getaddrinfo

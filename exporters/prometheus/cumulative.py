@@ -20,11 +20,13 @@ rendered on another thread.
 
 from __future__ import annotations
 
-import asyncio
+import logging
+
 import time
 from dataclasses import dataclass, replace
 from typing import Any, Hashable, Mapping
 
+from collector.periodic import Periodic
 from collector.pdata.metrics import (
     HistogramPoint,
     Metric,
@@ -184,18 +186,6 @@ class CumulativeStore:
         return removed
 
 
-async def expire_forever(store: CumulativeStore, ttl: float) -> None:
-    """Forget series older than ``ttl`` seconds, checking often enough to be on time.
-
-    Run as a task for the exporter's lifetime; it runs whether or not
-    anyone scrapes, so memory is bounded by live series.
-    """
-    period = min(ttl / 2, 5.0)
-    while True:
-        await asyncio.sleep(period)
-        store.expire(time.monotonic() - ttl)
-
-
 def _accumulate(stored: Point, delta: Point) -> Point:
     """The cumulative point after ``delta``; a gap, an overlap or new bounds start over."""
     contiguous = delta.start_time_ns == 0 or delta.start_time_ns == stored.time_ns
@@ -238,3 +228,11 @@ def _hashable(value: Any) -> Hashable:
     if isinstance(value, (bool, float)):
         return (type(value).__name__, value)  # keep True, 1 and 1.0 apart
     return value
+
+
+def expiry(store: CumulativeStore, ttl: float, *, name: str, logger: logging.Logger) -> Periodic:
+    """A timer that forgets series older than ``ttl`` seconds, checking often enough to be on time.
+
+    It runs whether or not anyone scrapes, so memory is bounded by live series.
+    """
+    return Periodic(min(ttl / 2, 5.0), lambda: store.expire(time.monotonic() - ttl), name=name, logger=logger)

@@ -23,7 +23,7 @@ from collector.httpserver import HttpServer
 from collector.pdata import Batch
 from collector.pdata.metrics import Metrics
 from exporters.prometheus.config import PrometheusConfig
-from exporters.prometheus.cumulative import CumulativeStore, expire_forever
+from exporters.prometheus.cumulative import CumulativeStore, expiry
 from exporters.prometheus.render import CONTENT_TYPE_TEXT, negotiate, render
 
 
@@ -46,7 +46,8 @@ class PrometheusExporter:
         app = web.Application()
         app.router.add_get("/metrics", self._scrape)
         self.server = HttpServer(app, config.endpoint)
-        self._expiry: asyncio.Task[None] | None = None
+        self._expiry = expiry(self.store, config.metric_expiration, name=f"{settings.id} expiry",
+                              logger=settings.logger)
         self._running = False
         self._stopped = False
 
@@ -63,8 +64,7 @@ class PrometheusExporter:
         except OSError as exc:
             raise OSError(exc.errno, f"exporter {self.settings.id}: {exc.strerror}") from exc
         self._running = True
-        self._expiry = asyncio.create_task(expire_forever(self.store, self.config.metric_expiration),
-                                           name=f"{self.settings.id}-expiry")
+        self._expiry.start()
 
     async def consume(self, batch: Batch) -> None:
         """Fold the batch into the store; the batch itself is only read."""
@@ -95,10 +95,7 @@ class PrometheusExporter:
 
     async def shutdown(self) -> None:
         self._stopped = True
-        if self._expiry is not None:
-            self._expiry.cancel()
-            await asyncio.gather(self._expiry, return_exceptions=True)
-            self._expiry = None
+        await self._expiry.stop()
         if self._running:
             self._running = False
             await self.server.stop()
@@ -109,6 +106,8 @@ class PrometheusExporter:
 
     def take_over(self, store: CumulativeStore) -> None:
         self.store = store
+        self._expiry = expiry(store, self.config.metric_expiration, name=f"{self.settings.id} expiry",
+                              logger=self.settings.logger)
 
 
 def create(settings: Settings, config: PrometheusConfig) -> PrometheusExporter:

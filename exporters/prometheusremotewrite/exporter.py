@@ -9,7 +9,6 @@ adds a delta twice; the queue, retries and self-metrics come from the core
 
 from __future__ import annotations
 
-import asyncio
 import time
 from email.utils import parsedate_to_datetime
 
@@ -27,7 +26,7 @@ from collector.pdata import Batch
 from collector.pdata.metrics import Metrics
 from collector.tls import TLSClientConfig
 from exporters.prometheus.config import ResourceToTelemetryConfig, check_label_names
-from exporters.prometheus.cumulative import CumulativeStore, expire_forever
+from exporters.prometheus.cumulative import CumulativeStore, expiry
 from exporters.prometheus.naming import TranslationStrategy
 from exporters.prometheus.translate import RenderOptions
 from exporters.prometheusremotewrite.series import encoded_series
@@ -168,21 +167,23 @@ class RemoteWriteExporter:
     """Accumulates deltas, then hands the cumulative batch to the queued sender."""
 
     mutates_data = False
+    #: the sender counts what it sends; the graph must not count the input again
+    counts_itself = True
 
     def __init__(self, settings: Settings, config: RemoteWriteConfig) -> None:
         self.settings = settings
         self.config = config
         self.store = CumulativeStore()
         self.sender = QueuedExporter(settings, config, RemoteWritePusher(config))
-        self._expiry: asyncio.Task[None] | None = None
+        self._expiry = expiry(self.store, config.metric_expiration, name=f"{settings.id} expiry",
+                              logger=settings.logger)
         self._stopped = False
 
     async def start(self, host: Host) -> None:
-        if self._expiry is not None or self._stopped:
+        if self._expiry.running or self._stopped:
             return
         await self.sender.start(host)
-        self._expiry = asyncio.create_task(expire_forever(self.store, self.config.metric_expiration),
-                                           name=f"{self.settings.id}-expiry")
+        self._expiry.start()
 
     async def consume(self, batch: Batch) -> None:
         """Fold the batch into the store (it is only read) and queue what it changed."""
@@ -196,10 +197,20 @@ class RemoteWriteExporter:
 
     async def shutdown(self) -> None:
         self._stopped = True
-        if self._expiry is not None:
-            self._expiry.cancel()
-            await asyncio.gather(self._expiry, return_exceptions=True)
+        await self._expiry.stop()
         await self.sender.shutdown()
+
+    async def hand_over(self) -> tuple[CumulativeStore, list[Batch]]:
+        """The series (so counters keep their start times) and the queued requests."""
+        self._stopped = True
+        await self._expiry.stop()
+        return self.store, await self.sender.hand_over()
+
+    def take_over(self, state: tuple[CumulativeStore, list[Batch]]) -> None:
+        self.store, queued = state
+        self._expiry = expiry(self.store, self.config.metric_expiration, name=f"{self.settings.id} expiry",
+                              logger=self.settings.logger)
+        self.sender.take_over(queued)
 
 
 def create(settings: Settings, config: RemoteWriteConfig) -> RemoteWriteExporter:

@@ -15,8 +15,6 @@ page follows a reload.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 import time
 from pathlib import Path
@@ -33,6 +31,7 @@ from collector.configtypes import Duration, PositiveInt
 from collector.extensions.status import contributors, rates, snapshot
 from collector.extensions.status.errorlog import RecentErrors
 from collector.httpserver import HttpServer
+from collector.periodic import Periodic
 from collector.pdata import metrics as m
 
 STATIC = Path(__file__).parent / "static"
@@ -60,7 +59,8 @@ class StatusPage:
         self._graph: Any = None
         self._taps: dict[str, Any] = {}
         self._since = time.time()
-        self._task: asyncio.Task[None] | None = None
+        self._sampler = Periodic(config.interval, self.sample, name=f"{settings.id} sampling",
+                                 logger=settings.logger)
         app = web.Application()
         for path, name in _PAGES.items():
             app.router.add_get(path, self._static(name))
@@ -68,7 +68,7 @@ class StatusPage:
         self.server = HttpServer(app, config.endpoint)
 
     async def start(self, host: Host) -> None:
-        if self._task is not None:
+        if self._sampler.running:
             return
         for needed in ("config", "telemetry"):
             if not hasattr(host, needed):
@@ -76,26 +76,16 @@ class StatusPage:
         self._host = host
         await self.server.start()
         logging.getLogger("fathom").addHandler(self._errors)
-        self._task = asyncio.create_task(self._sample_loop(), name=f"{self._settings.id}-sampler")
+        self.sample()
+        self._sampler.start()
 
     async def shutdown(self) -> None:
         logging.getLogger("fathom").removeHandler(self._errors)
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._sampler.running:
+            await self._sampler.stop()
             await self.server.stop()
 
     # -- sampling ------------------------------------------------------------
-
-    async def _sample_loop(self) -> None:
-        while True:
-            try:
-                self.sample()
-            except Exception:  # the page must never take the collector down
-                self._settings.logger.exception("status: sampling the collector's counters failed")
-            await asyncio.sleep(self._config.interval)
 
     def sample(self) -> None:
         """Read the counters once; follow a new graph after a reload."""
