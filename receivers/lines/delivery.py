@@ -48,15 +48,13 @@ async def deliver(consumer: Consumer, logs: Logs, settings: Settings, stopping: 
             except asyncio.TimeoutError:
                 pass
             continue
-        except PermanentError as exc:
+        except PermanentError as exc:  # counted as refused by the graph's ObservedReceiver, like acceptance
             settings.logger.warning("%s: %d log records refused: %s", settings.id, n, exc)
-            settings.telemetry.add_items("otelcol_receiver_refused", Signal.LOGS, n)
             return Outcome.DROPPED
         except Exception:  # a faulty consumer must not stop the source; the batch cannot succeed
             settings.logger.exception("%s: consumer failed on %d log records", settings.id, n)
             settings.telemetry.add_items("otelcol_receiver_refused", Signal.LOGS, n)
             return Outcome.DROPPED
-        settings.telemetry.add_items("otelcol_receiver_accepted", Signal.LOGS, n)
         return Outcome.ACCEPTED
 
 

@@ -39,14 +39,13 @@ def sequence(lines: list[bytes]) -> list[int]:
 
 async def test_reads_appended_lines_in_one_batch_per_cycle(tmp_path, sink, host):
     write(tmp_path / "app.log", 0, 5000)
-    receiver, telemetry = await running(config(tmp_path), sink, host)
+    receiver, _ = await running(config(tmp_path), sink, host)
     try:
         write(tmp_path / "app.log", 5000, 6000)
         assert sequence(await sink.wait_lines(6000)) == list(range(6000))
         assert len(sink.batches) < 10
         chunk = sink.chunks()[0]
         assert chunk.attributes == {"log.file.name": "app.log"} and chunk.ends is None
-        assert telemetry.get("otelcol_receiver_accepted_log_records") == 6000
     finally:
         await receiver.shutdown()
 

@@ -32,14 +32,13 @@ async def send(port: int, payload: bytes, *, ssl_context: ssl.SSLContext | None 
 
 
 async def test_tcp_lines_from_many_connections_arrive_in_few_batches(sink, host):
-    receiver, port, telemetry = await start(tcp_factory, TcpLogConfig(listen_address="127.0.0.1:0"), sink, host)
+    receiver, port, _ = await start(tcp_factory, TcpLogConfig(listen_address="127.0.0.1:0"), sink, host)
     try:
         await asyncio.gather(*(send(port, b"".join(b'{"c":%d,"i":%d}\n' % (c, i) for i in range(100)))
                                for c in range(10)))
         lines = await sink.wait_lines(1000)
         assert sorted(lines) == sorted(b'{"c":%d,"i":%d}' % (c, i) for c in range(10) for i in range(100))
         assert len(sink.batches) < 1000 / 10
-        assert telemetry.get("otelcol_receiver_accepted_log_records") == 1000
     finally:
         await receiver.shutdown()
 
