@@ -25,16 +25,40 @@ def parse_endpoint(endpoint: str, default_host: str = "127.0.0.1") -> tuple[str,
     return host, int(port)
 
 
+#: Requests one listener serves at once; more are answered 503 with Retry-After.
+DEFAULT_MAX_CONCURRENT_REQUESTS = 256
+
+
 class HttpServer:
-    """Serves ``app`` on ``endpoint`` between ``start`` and ``stop``."""
+    """Serves ``app`` on ``endpoint`` between ``start`` and ``stop``.
+
+    At most ``max_concurrent_requests`` requests are handled at once: a flood
+    of clients gets quick 503s (retryable for OTLP senders) instead of
+    growing the process's memory with a request body per connection.
+    """
 
     def __init__(self, app: web.Application, endpoint: str, *, ssl_context: ssl.SSLContext | None = None,
-                 **runner_options: Any) -> None:
+                 max_concurrent_requests: int = DEFAULT_MAX_CONCURRENT_REQUESTS, **runner_options: Any) -> None:
         self.app = app
         self.host, self._port = parse_endpoint(endpoint)
         self._ssl = ssl_context
+        self._in_flight = 0
+        self._max_in_flight = max_concurrent_requests
+        self.refused = 0  # requests answered 503 for being over the limit
+        app.middlewares.append(self._bounded)
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, **runner_options)
         self._site: web.TCPSite | None = None
+
+    @web.middleware
+    async def _bounded(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        if self._in_flight >= self._max_in_flight:
+            self.refused += 1
+            return web.Response(status=503, text="too many concurrent requests", headers={"Retry-After": "1"})
+        self._in_flight += 1
+        try:
+            return await handler(request)
+        finally:
+            self._in_flight -= 1
 
     @property
     def port(self) -> int:
