@@ -17,11 +17,13 @@ from pydantic import Field
 
 from collector.component import ComponentConfig, Factory, Host, Kind, Settings, Stability
 from collector.httpserver import HttpServer
+from collector.tls import TLSServerConfig
 
 
 class HealthCheckConfig(ComponentConfig):
     endpoint: str = Field("127.0.0.1:13133", description="Where to listen.")
     path: str = Field("/", pattern="^/", description="The readiness path.")
+    tls: TLSServerConfig | None = Field(None, description="Serve HTTPS (and require client certificates if set).")
 
 
 class HealthCheck:
@@ -33,7 +35,8 @@ class HealthCheck:
         app.router.add_get(config.path, self._ready)
         if config.path != "/livez":
             app.router.add_get("/livez", self._live)
-        self.server = HttpServer(app, config.endpoint)
+        self.server = HttpServer(app, config.endpoint,
+                                 ssl_context=config.tls.ssl_context() if config.tls is not None else None)
         self._running = False
 
     async def _ready(self, request: web.Request) -> web.Response:

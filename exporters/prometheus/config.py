@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from collector.httpserver import parse_endpoint
+from collector.tls import TLSServerConfig
 from pydantic import Field, field_validator
 
 from collector.component import ComponentConfig
@@ -29,6 +30,7 @@ def check_label_names(labels: dict[str, str]) -> dict[str, str]:
 
 class PrometheusConfig(ComponentConfig):
     endpoint: str = Field("127.0.0.1:9464", description="host:port the /metrics endpoint listens on.")
+    tls: TLSServerConfig | None = Field(None, description="Serve HTTPS (and require client certificates if set).")
     namespace: str = Field("", description="Prefix of every metric name.")
     const_labels: dict[str, str] = Field(
         default_factory=dict, description="Labels added to every series that does not already have them."

@@ -45,7 +45,8 @@ class PrometheusExporter:
         self._options = config.render_options()
         app = web.Application()
         app.router.add_get("/metrics", self._scrape)
-        self.server = HttpServer(app, config.endpoint)
+        self.server = HttpServer(app, config.endpoint,
+                                 ssl_context=config.tls.ssl_context() if config.tls is not None else None)
         self._expiry = expiry(self.store, config.metric_expiration, name=f"{settings.id} expiry",
                               logger=settings.logger)
         self._running = False

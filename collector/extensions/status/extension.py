@@ -31,6 +31,7 @@ from collector.configtypes import Duration, PositiveInt
 from collector.extensions.status import contributors, rates, snapshot
 from collector.extensions.status.errorlog import RecentErrors
 from collector.httpserver import HttpServer
+from collector.tls import TLSServerConfig
 from collector.periodic import Periodic
 from collector.pdata import metrics as m
 
@@ -46,6 +47,7 @@ class StatusConfig(ComponentConfig):
     )
     rate_window: Duration = Field(10.0, gt=0, description="Rates are averaged over about this long.")
     max_errors: PositiveInt = Field(50, le=1000, description="The last warnings and errors kept for the page.")
+    tls: TLSServerConfig | None = Field(None, description="Serve HTTPS (and require client certificates if set).")
 
 
 class StatusPage:
@@ -65,7 +67,8 @@ class StatusPage:
         for path, name in _PAGES.items():
             app.router.add_get(path, self._static(name))
         app.router.add_get("/api/status", self._status)
-        self.server = HttpServer(app, config.endpoint)
+        self.server = HttpServer(app, config.endpoint,
+                                 ssl_context=config.tls.ssl_context() if config.tls is not None else None)
 
     async def start(self, host: Host) -> None:
         if self._sampler.running:
