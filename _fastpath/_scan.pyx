@@ -578,6 +578,10 @@ cdef struct Series:  # one rule's accumulators for the interval, by the key tabl
     Py_ssize_t cap
     int nb
 
+cdef struct BadAt:  # a bad record: its index in the scan call, and its first reason
+    Py_ssize_t index
+    int reason
+
 cdef struct RuleC:
     int kind
     int value_slot
@@ -708,11 +712,18 @@ cdef class JsonScanner:
     cdef char* scratch
     cdef char* key
     cdef Py_ssize_t key_cap
+    cdef bint track_bad       # keep BadAt entries (dead-lettering); off, a bad record costs only its count
+    cdef BadAt* bad_at
+    cdef Py_ssize_t nbad_at, bad_at_cap
+    cdef bint bad_at_oom
+    cdef Py_ssize_t line_base # index of the block's first line in this scan call
+    cdef Py_ssize_t cur       # index in the block of the line being parsed or applied
 
-    def __init__(self, plan):
+    def __init__(self, plan, *, bad_records=False):
         cdef RuleC* r
         cdef int j
         self.plan = plan
+        self.track_bad = bad_records
         self._keep = []
         self.rules = list(plan.rules)
         self.nslots = max(len(plan.slots), 1)
@@ -784,6 +795,7 @@ cdef class JsonScanner:
                 series_free(&self.series[i])
         free(self.crules); free(self.series); free(self.body); free(self.float_slots)
         free(self.spans); free(self.status); free(self.ends_in); free(self.scratch); free(self.key)
+        free(self.bad_at)
         free(self.trie.first); free(self.trie.count); free(self.trie.slot); free(self.trie.sub_lo)
         free(self.trie.sub_hi); free(self.trie.sub_slots); free(self.trie.child_node)
         free(self.trie.key_off); free(self.trie.key_len)
@@ -863,6 +875,7 @@ cdef class JsonScanner:
         self.now_ns = now_ns
         self.ctx.buf = owned
         self.pos = self.k = 0
+        self.nbad_at = 0
         if ends is not None:
             nends = len(ends)
             if nends > self.ends_cap:
@@ -871,6 +884,7 @@ cdef class JsonScanner:
             for j in range(nends):
                 self.ends_in[j] = min(max(<Py_ssize_t>ends[j], 0), total)
         while True:
+            self.line_base = seen
             with nogil:
                 n = self._parse_block(total, nends, &i, &err)
             if err:
@@ -880,12 +894,16 @@ cdef class JsonScanner:
             while i < n:  # line i needs the GIL; the lines after it wait their turn
                 if memos is None:
                     memos = [{} for _ in self.rules]
+                self.cur = i
                 self._slow(self.spans + i * self.nslots, row, memos)
                 with nogil:
                     i = self._fast_run(i + 1, n, &err)
                 if err:
                     raise MemoryError()
             seen += n
+        if self.bad_at_oom:
+            self.bad_at_oom = False
+            raise MemoryError()
         return seen
 
     cdef Py_ssize_t _parse_block(self, Py_ssize_t total, Py_ssize_t nends, Py_ssize_t* first_gil, int* err) noexcept nogil:
@@ -913,6 +931,7 @@ cdef class JsonScanner:
                 self.k += 1
             spans = self.spans + n * self.nslots
             self.ctx.spans = spans
+            self.cur = n
             st = scan_line(&self.ctx, start, end, self.max_len, self.nslots)
             if st == L_OK:
                 if first_gil[0] < 0:
@@ -925,7 +944,7 @@ cdef class JsonScanner:
                     else:
                         st = L_SKIP
             elif st != L_SKIP:
-                self.bad[st] += 1
+                self._count(st)
             self.status[n] = st
             n += 1
         if first_gil[0] < 0:
@@ -937,6 +956,7 @@ cdef class JsonScanner:
         cdef int applied
         while i < n:
             if self.status[i] == L_OK:
+                self.cur = i
                 applied = self._fast(self.spans + i * self.nslots)
                 if applied == A_NEEDS_GIL:
                     return i
@@ -964,7 +984,7 @@ cdef class JsonScanner:
             if st == 2:
                 return A_NEEDS_GIL
             if st == 0:
-                self.bad[R_BAD_TIMESTAMP] += 1
+                self._count(R_BAD_TIMESTAMP)
                 return A_DONE
         for r in range(self.nrules):
             rc = &self.crules[r]
@@ -974,13 +994,13 @@ cdef class JsonScanner:
                 if st == 0 and rc.kind == KIND_COUNTER and value < 0:
                     st = 3
                 if st:
-                    self.bad[R_MISSING_VALUE + st - 1] += 1
+                    self._count(R_MISSING_VALUE + st - 1)
                     continue
             klen = self._key_c(spans, rc)
             if klen == K_SKIP:
                 continue
             if klen == K_WRONG_TYPE:
-                self.bad[R_WRONG_TYPE] += 1
+                self._count(R_WRONG_TYPE)
                 continue
             if klen < 0 or series_add(&self.series[r], self.key, klen, rc, value, ts) < 0:
                 return A_NO_MEMORY  # (K_NEEDS_GIL cannot happen: floats were ruled out above)
@@ -1003,7 +1023,7 @@ cdef class JsonScanner:
                     ts = ns
                 st = ns is not None
             if st == 0:
-                self.bad[R_BAD_TIMESTAMP] += 1
+                self._count(R_BAD_TIMESTAMP)
                 return 0
         for r in range(self.nrules):
             rc = &self.crules[r]
@@ -1015,13 +1035,13 @@ cdef class JsonScanner:
                 if st == 0 and rc.kind == KIND_COUNTER and value < 0:
                     st = 3
                 if st:
-                    self.bad[R_MISSING_VALUE + st - 1] += 1
+                    self._count(R_MISSING_VALUE + st - 1)
                     continue
             klen = self._key_py(spans, consts, rc)
             if klen == K_SKIP:
                 continue
             if klen == K_WRONG_TYPE:
-                self.bad[R_WRONG_TYPE] += 1
+                self._count(R_WRONG_TYPE)
                 continue
             if series_add(&self.series[r], self.key, klen, rc, value, ts) < 0:
                 raise MemoryError()
@@ -1195,6 +1215,37 @@ cdef class JsonScanner:
         self.key = <char*>p
         self.key_cap = cap
         return 0
+
+    cdef inline void _count(self, int reason) noexcept nogil:
+        self.bad[reason] += 1
+        if self.track_bad:
+            self._note_bad(reason)
+
+    cdef void _note_bad(self, int reason) noexcept nogil:
+        """Keep the record's first reason only; a failed allocation is raised when the scan ends."""
+        cdef Py_ssize_t index = self.line_base + self.cur
+        cdef void* p
+        if self.nbad_at and self.bad_at[self.nbad_at - 1].index == index:
+            return
+        if self.nbad_at == self.bad_at_cap:
+            p = realloc(self.bad_at, (self.bad_at_cap * 2 + 16) * sizeof(BadAt))
+            if p == NULL:
+                self.bad_at_oom = True
+                return
+            self.bad_at = <BadAt*>p
+            self.bad_at_cap = self.bad_at_cap * 2 + 16
+        self.bad_at[self.nbad_at].index = index
+        self.bad_at[self.nbad_at].reason = reason
+        self.nbad_at += 1
+
+    def pop_bad_records(self):
+        """(index, first reason) of each bad record of the last ``scan``, by index; needs ``bad_records=True``.
+
+        Lines the GIL path applies come after the block's parse failures, hence the sort.
+        """
+        out = sorted([(self.bad_at[i].index, REASONS[self.bad_at[i].reason]) for i in range(self.nbad_at)])
+        self.nbad_at = 0
+        return out
 
     def pop_bad(self):
         """Bad-record counts since the last call, by reason."""

@@ -1,5 +1,8 @@
 """Both scanners fed the same random and mutated lines must agree exactly: accumulators and bad counts.
 
+Which records were bad, with their first reason, must agree too (the
+dead-letter output sends them on).
+
 Duplicate keys: the last one wins (orjson's rule, matched by the compiled twin).
 Two plans: ``PLAN`` has `where` conditions, so the compiled twin applies every
 line with the GIL; ``FAST_PLAN`` has none, so it applies lines without the GIL
@@ -81,9 +84,10 @@ def mutate(line: bytes, data) -> bytes:
 
 
 def run(cls, data, ends, plan=PLAN):
-    s = cls(plan)
+    """Accumulators, bad counts and the bad records (index, first reason), noted for a dead-letter output."""
+    s = cls(plan, bad_records=True)
     s.scan(data, ends, plan.consts({}, {}), 42)
-    return s.drain(), s.pop_bad()
+    return s.drain(), s.pop_bad(), s.pop_bad_records()
 
 
 def same(a, b):

@@ -95,3 +95,16 @@ def test_too_long(scanner_class):
     s = scanner_class(plan)
     s.scan(b'{"a":"0123456789"}\n{}', None, plan.consts({}, {}), 1)
     assert s.pop_bad() == {"too_long": 1} and s.drain()[0][()][0] == 1
+
+
+def test_bad_records_are_noted_with_their_first_reason(scanner_class):
+    plan = Plan(RULES)
+    lines = [b'{"t":1,"s":"ok"}', b"{oops", b"", b'{"t":1,"v":"x","lvl":"e","s":{}}', b'{"t":"x"}', b'{"t":1}']
+    quiet, noting = scanner_class(plan), scanner_class(plan, bad_records=True)
+    for s in (quiet, noting):
+        s.scan(b"\n".join(lines), None, plan.consts({}, {}), 7)
+    assert quiet.pop_bad_records() == []  # not asked for: nothing kept
+    # wrong_type three times (c's dimension s, h's and g's value), one record noted, with the first of them
+    assert noting.pop_bad_records() == [(1, "invalid_json"), (3, "wrong_type"), (4, "bad_timestamp")]
+    assert noting.pop_bad_records() == []
+    assert quiet.pop_bad() == noting.pop_bad() == {"invalid_json": 1, "wrong_type": 3, "bad_timestamp": 1}

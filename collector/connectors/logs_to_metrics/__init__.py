@@ -10,7 +10,8 @@ factory = Factory(
     kind=Kind.CONNECTOR,
     config=Config,
     create=create,
-    signals={(Signal.LOGS, Signal.METRICS): Stability.ALPHA},
+    # logs -> logs: the dead-letter output, for records the rules could not use
+    signals={(Signal.LOGS, Signal.METRICS): Stability.ALPHA, (Signal.LOGS, Signal.LOGS): Stability.ALPHA},
     description="Turns structured log records into counters, gauges and histograms.",
 )
 

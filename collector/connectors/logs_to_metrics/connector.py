@@ -9,17 +9,21 @@ ends, as a chunk of lines is: the scanner's per-call cost is paid per run,
 not per record, and records stay in order. Metrics are emitted on a timer
 (``flush_interval``) and on shutdown; on reload the series go to the
 successor instead, unflushed, so cumulative series keep their start times.
+Listed as a receiver of a logs pipeline too, the connector sends it the
+records it could not use (``deadletter``).
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any, Mapping
 
 from collector.component import Consumer, Host, Settings, Signal
+from collector.errors import ConsumeError
 from collector.connectors.logs_to_metrics.aggregate import Aggregator, AggregatorState, merge
 from collector.connectors.logs_to_metrics.config import Config
+from collector.connectors.logs_to_metrics.deadletter import DeadLetters
 from collector.connectors.logs_to_metrics.emf import EmfMetrics, EmfScanner
 from collector.connectors.logs_to_metrics.plan import Plan
 from collector.connectors.logs_to_metrics.scan_py import Scanner
@@ -31,62 +35,76 @@ from collector.pdata.anyvalue import attributes_from_proto, from_anyvalue
 BAD_RECORDS = "fathom_logs_to_metrics_bad_records"
 OVERFLOWED = "fathom_logs_to_metrics_overflow_series"
 DROPPED_ON_RELOAD = "fathom_logs_to_metrics_reload_dropped_series"
+DEAD_LETTERS_REFUSED = "fathom_logs_to_metrics_dead_letters_refused"
 
 
-def make_scanner(plan: Plan) -> Any:
+def make_scanner(plan: Plan, bad_records: bool = False) -> Any:
     """The fastest scanner for the plan's parser: the compiled twin reads JSON only."""
     config = plan.config
     if config.parser == "json":
         from _fastpath import JsonScanner
 
-        return JsonScanner(plan)
+        return JsonScanner(plan, bad_records=bad_records)
     if config.parser == "logfmt":
-        return Scanner(plan, parse_logfmt)
+        return Scanner(plan, parse_logfmt, bad_records=bad_records)
     if config.parser == "regex":
         assert config.pattern is not None
-        return Scanner(plan, regex_parser(config.pattern))
+        return Scanner(plan, regex_parser(config.pattern), bad_records=bad_records)
     raise ValueError(f"no line scanner for parser {config.parser!r}")  # emf: see Pipeline
 
 
 class Pipeline:
     """Scanner plus aggregator: the connector's work without the asyncio around it."""
 
-    def __init__(self, config: Config, on_overflow: Any = lambda name, n: None) -> None:
+    def __init__(self, config: Config, on_overflow: Any = lambda name, n: None, *, dead_letter: bool = False) -> None:
+        """``dead_letter``: :meth:`consume` returns the bad records as logs (see ``deadletter``)."""
         self.plan = Plan(config)
+        self.dead_letter = dead_letter
         # EMF events carry their own metric definitions: the emf module records them beside the rules.
         self.emf = EmfMetrics(config, on_overflow) if config.parser == "emf" else None
-        self.scanner = EmfScanner(self.plan, self.emf) if self.emf else make_scanner(self.plan)
+        self.scanner = EmfScanner(self.plan, self.emf, bad_records=dead_letter) if self.emf \
+            else make_scanner(self.plan, dead_letter)
         # OTLP records with a map body skip line parsing; the twin applies rules to dicts.
-        self.records = self.scanner if isinstance(self.scanner, Scanner) else Scanner(self.plan)
+        self.records = self.scanner if isinstance(self.scanner, Scanner) else Scanner(self.plan, bad_records=dead_letter)
         self.aggregator = Aggregator(self.plan, on_overflow)
         #: the record attributes any rule reads; only they decide a record's constants
         self.attribute_names = frozenset(p.keys[0] for p in self.plan.slots if p.root == "attributes")
 
-    def consume(self, batch: Logs, now_ns: int) -> None:
+    def consume(self, batch: Logs, now_ns: int) -> Logs | None:
+        """Apply the rules to every record; the bad ones as logs when dead-lettering (else None)."""
+        dead = DeadLetters() if self.dead_letter else None
         if batch.chunks is not None:
             for chunk in batch.chunks:
                 consts = self.plan.consts(chunk.resource, chunk.attributes)
                 self.scanner.scan(chunk.data, chunk.ends, consts, now_ns)
-            return
-        for rl in batch.request.resource_logs:
-            self._consume_records(attributes_from_proto(rl.resource.attributes),
-                                  (r for sl in rl.scope_logs for r in sl.log_records), now_ns)
+                if dead is not None:
+                    dead.add_lines(chunk, self.scanner.pop_bad_records())
+        else:
+            for rl in batch.request.resource_logs:
+                self._consume_records(rl, now_ns, dead)
+        return dead.batch() if dead is not None else None
 
-    def _consume_records(self, resource: Mapping[str, Any], records: Iterable[Any], now_ns: int) -> None:
+    def _consume_records(self, rl: Any, now_ns: int, dead: DeadLetters | None) -> None:
         """One resource's records in order, string and bytes bodies scanned in runs of equal constants."""
+        resource = attributes_from_proto(rl.resource.attributes)
         key: tuple | None = None
         consts: list[Any] = []
         bodies: list[bytes] = []
         ends: list[int] = []
+        run: list[tuple[Any, Any]] = []  # (scope logs, record) of each body, for dead letters
 
         def scan_run() -> None:
             if bodies:
                 self.scanner.scan(b"".join(bodies), ends[:], consts, now_ns)
+                if dead is not None:
+                    for i, reason in self.scanner.pop_bad_records():
+                        dead.add_record(rl, *run[i], reason)
                 bodies.clear()
                 ends.clear()
+                run.clear()
 
         names = self.attribute_names
-        for record in records:
+        for sl, record in ((sl, r) for sl in rl.scope_logs for r in sl.log_records):
             # Only the attributes the rules read decide the constants, so only they are decoded.
             this = tuple([(kv.key, from_anyvalue(kv.value)) for kv in record.attributes if kv.key in names]) \
                 if names else ()
@@ -102,7 +120,11 @@ class Pipeline:
             else:  # a map body is read as it is; no body: the attributes are the record
                 scan_run()
                 self.records.apply(from_anyvalue(body) if kind == "kvlist_value" else {}, consts, now_ns)
+                if dead is not None:
+                    for _, reason in self.records.pop_bad_records()[:1]:
+                        dead.add_record(rl, sl, record, reason)
                 continue
+            run.append((sl, record))
             bodies.append(data)
             ends.append(len(data) + (ends[-1] if ends else 0))
         scan_run()
@@ -168,8 +190,10 @@ class LogsToMetrics:
     def __init__(self, settings: Settings, config: Config, next: Mapping[Signal, Consumer]) -> None:
         self.settings = settings
         self.config = config
-        self.next = next[Signal.METRICS]
-        self.pipeline = Pipeline(config, self._overflowed)
+        self.next = next.get(Signal.METRICS)
+        #: the logs pipelines fed with bad records, when the connector is listed as a receiver of one
+        self.dead_letter = next.get(Signal.LOGS)
+        self.pipeline = Pipeline(config, self._overflowed, dead_letter=self.dead_letter is not None)
         self._timer = Periodic(config.flush_interval, self.flush, name=f"{settings.id} flush", logger=settings.logger)
         self._stopped = False
 
@@ -196,15 +220,24 @@ class LogsToMetrics:
                                         description="Series dropped on reload because their rule changed")
 
     async def consume(self, batch: Logs) -> None:
-        self.pipeline.consume(batch, time.time_ns())
+        dead = self.pipeline.consume(batch, time.time_ns())
         for reason, n in self.pipeline.pop_bad().items():
             self.settings.telemetry.add(BAD_RECORDS, n, {"reason": reason},
                                         description="Log records that could not be turned into metrics")
+        if dead is not None and self.dead_letter is not None:
+            try:
+                await self.dead_letter.consume(dead)
+            except ConsumeError as exc:
+                # The good records are counted already: refusing the batch would count them twice on a retry.
+                self.settings.logger.warning("the dead-letter pipeline refused %d bad records: %s",
+                                             dead.item_count(), exc)
+                self.settings.telemetry.add(DEAD_LETTERS_REFUSED, dead.item_count(),
+                                            description="Bad records the dead-letter pipeline refused")
 
     async def flush(self) -> None:
         """Emit the interval's metrics now; the timer calls this every ``flush_interval``."""
         metrics = self.pipeline.flush(time.time_ns())
-        if metrics.item_count():
+        if metrics.item_count() and self.next is not None:
             await self.next.consume(metrics)
 
     def _overflowed(self, metric: str, n: int) -> None:

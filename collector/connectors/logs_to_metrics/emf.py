@@ -34,8 +34,8 @@ The model, and why:
   schema check of the whole document would decide (CloudWatch counts such
   events in ``EMFValidationErrors`` and extracts nothing it cannot trust);
   it is counted as a bad record with reason ``emf_<reason>`` of its first
-  problem. The operator's rules still see it. The connector has no
-  dead-letter output yet, so the line itself is only counted. A JSON object
+  problem. The operator's rules still see it, and the line goes on to the
+  connector's dead-letter output, when it has one. A JSON object
   without ``_aws`` is not an EMF event: only the operator's rules apply.
 * Each EMF metric keeps at most ``emf_cardinality_limit`` series, folding
   new ones into the overflow series like the operator's rules.
@@ -165,8 +165,8 @@ class EmfMetrics:
 class EmfScanner(Scanner):
     """The JSON scanner, plus EMF extraction from every record it parses."""
 
-    def __init__(self, plan: Plan, sink: EmfMetrics) -> None:
-        super().__init__(plan)
+    def __init__(self, plan: Plan, sink: EmfMetrics, *, bad_records: bool = False) -> None:
+        super().__init__(plan, bad_records=bad_records)
         self.sink = sink
 
     def apply(self, record: dict, consts: Sequence[Any], now_ns: int) -> None:

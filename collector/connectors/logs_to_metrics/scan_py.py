@@ -40,17 +40,25 @@ _INT64_LIMIT = 1 << 63
 class Scanner:
     """Accumulates one flush interval of records; ``drain`` hands the interval over."""
 
-    def __init__(self, plan: Plan, parse_text: LineParser | None = None) -> None:
-        """``parse_text`` reads non-JSON lines (logfmt, regex); None reads JSON."""
+    def __init__(self, plan: Plan, parse_text: LineParser | None = None, *, bad_records: bool = False) -> None:
+        """``parse_text`` reads non-JSON lines (logfmt, regex); None reads JSON.
+
+        ``bad_records``: also note which records were bad (for a dead-letter
+        output); see :meth:`pop_bad_records`.
+        """
         self.plan = plan
         self.parse_text = parse_text
         self.bad: dict[str, int] = {}
+        self.bad_records: list[tuple[int, str]] | None = [] if bad_records else None
+        self._index = 0
         self.series: list[dict[tuple, list]] = [{} for _ in plan.rules]
 
     def scan(self, data: bytes, ends: Sequence[int] | None, consts: Sequence[Any], now_ns: int) -> int:
         """Apply the rules to every line of ``data``; returns the number of records seen."""
         lines = data.split(b"\n") if ends is None else _split(data, ends)
-        for line in lines:
+        if self.bad_records is not None:
+            self.bad_records = []
+        for self._index, line in enumerate(lines):
             self.scan_line(line, consts, now_ns)
         return len(lines)
 
@@ -127,6 +135,22 @@ class Scanner:
 
     def count(self, reason: str) -> None:
         self.bad[reason] = self.bad.get(reason, 0) + 1
+        noted = self.bad_records
+        if noted is not None and (not noted or noted[-1][0] != self._index):
+            noted.append((self._index, reason))
+
+    def pop_bad_records(self) -> list[tuple[int, str]]:
+        """(index, first reason) of each bad record of the last :meth:`scan`, by index.
+
+        Only with ``bad_records=True``. Records that :meth:`apply` reads
+        directly are noted under the index of the last scanned line: pop
+        before and after such a call.
+        """
+        noted = self.bad_records
+        if noted is None:
+            return []
+        self.bad_records = []
+        return noted
 
     def pop_bad(self) -> dict[str, int]:
         """Bad-record counts since the last call, by reason."""
