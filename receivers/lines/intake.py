@@ -85,6 +85,10 @@ class LineIntake:
             transport.pause_reading()  # type: ignore[attr-defined]
             self._paused.add(transport)
 
+    def paused(self, transport: asyncio.BaseTransport) -> bool:
+        """Whether reading ``transport`` waits on this intake (its silence is ours, not the peer's)."""
+        return transport in self._paused
+
     def forget(self, transport: asyncio.BaseTransport) -> None:
         self._paused.discard(transport)
 

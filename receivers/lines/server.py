@@ -1,7 +1,8 @@
 """TCP and UDP line servers on asyncio, feeding a :class:`LineIntake`.
 
 Bounded everywhere: connections beyond ``max_connections`` are closed at
-once, lines beyond ``max_line_size`` are cut, a full intake pauses reading.
+once, connections silent for ``idle_timeout`` are closed (their slot freed),
+lines beyond ``max_line_size`` are cut, a full intake pauses reading.
 Each case is counted under ``fathom_receiver_bad_input`` and never stops the
 server. A half-closed connection (the peer's EOF) hands on its last,
 unterminated line and is closed.
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
+import time
 from typing import Any
 
 from collector.component import Signal
@@ -45,6 +47,7 @@ class _Connection(asyncio.Protocol, _Framed):
         _Framed.__init__(self, server.intake, server.max_line_size)
         self.server = server
         self.transport: asyncio.Transport | None = None
+        self.last_active = time.monotonic()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         if len(self.server.connections) >= self.server.max_connections:
@@ -57,6 +60,7 @@ class _Connection(asyncio.Protocol, _Framed):
             self.intake.pause(transport)
 
     def data_received(self, data: bytes) -> None:
+        self.last_active = time.monotonic()
         self.pass_on(self.framer.feed(data))
         if self.intake.full and self.transport is not None:
             self.intake.pause(self.transport)
@@ -78,10 +82,12 @@ class TcpLineServer:
     """Newline-delimited records over TCP (optionally TLS), between ``start`` and ``stop``."""
 
     def __init__(self, endpoint: str, intake: LineIntake, *, max_connections: int, max_line_size: int,
-                 ssl_context: ssl.SSLContext | None = None) -> None:
+                 ssl_context: ssl.SSLContext | None = None, idle_timeout: float = 0) -> None:
         self.host, self._port = parse_endpoint(endpoint)
         self.intake = intake
         self.max_connections = max_connections
+        self.idle_timeout = idle_timeout
+        self._sweeper: asyncio.Task[None] | None = None
         self.max_line_size = max_line_size
         self._ssl = ssl_context
         self.connections: set[_Connection] = set()
@@ -101,9 +107,25 @@ class TcpLineServer:
             )
         except OSError as exc:
             raise OSError(exc.errno, f"cannot listen on tcp {self.host}:{self._port}: {exc.strerror}") from exc
+        if self.idle_timeout > 0:
+            self._sweeper = loop.create_task(self._close_idle())
+
+    async def _close_idle(self) -> None:
+        """Closes connections the peer left silent for ``idle_timeout`` (not those we paused), counted."""
+        while True:
+            await asyncio.sleep(min(self.idle_timeout / 4, 1.0))
+            limit = time.monotonic() - self.idle_timeout
+            for connection in list(self.connections):
+                transport = connection.transport
+                if transport is not None and connection.last_active <= limit and not self.intake.paused(transport):
+                    bad_input(self.intake.settings, "idle_timeout", 1)
+                    transport.close()  # connection_lost hands on an unterminated last line
 
     async def stop(self) -> None:
         """Stops listening, closes connections; their unterminated last lines are handed on."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            self._sweeper = None
         if self._server is None:
             return
         server, self._server = self._server, None

@@ -7,7 +7,7 @@ from typing import Mapping
 from pydantic import Field
 
 from collector.component import Consumer, Factory, Kind, Settings, Signal, Stability
-from collector.configtypes import PositiveInt
+from collector.configtypes import Duration, PositiveInt
 from receivers.lines.config import Endpoint
 from receivers.lines import LineIntake, SocketReceiver, SocketSourceConfig, TcpLineServer
 from collector.tls import TLSServerConfig
@@ -19,6 +19,11 @@ class TcpLogConfig(SocketSourceConfig):
         1000, description="Connections served at once; more are closed at once and counted."
     )
     tls: TLSServerConfig | None = Field(None, description="Serve TLS (cert_file, key_file) instead of plain TCP.")
+    idle_timeout: Duration = Field(
+        0.0, ge=0, description="Close a connection that sent nothing for this long, freeing its slot among "
+        "max_connections (an unterminated last line is handed on; counted as "
+        "fathom_receiver_bad_input{reason=\"idle_timeout\"}); 0 never closes one."
+    )
 
 
 def create(settings: Settings, config: TcpLogConfig, consumers: Mapping[Signal, Consumer]) -> SocketReceiver:
@@ -26,7 +31,8 @@ def create(settings: Settings, config: TcpLogConfig, consumers: Mapping[Signal, 
                         max_pending_bytes=config.max_pending_bytes)
     server = TcpLineServer(config.listen_address, intake, max_connections=config.max_connections,
                            max_line_size=config.max_log_size,
-                           ssl_context=config.tls.ssl_context() if config.tls else None)
+                           ssl_context=config.tls.ssl_context() if config.tls else None,
+                           idle_timeout=config.idle_timeout)
     return SocketReceiver(intake, [server])
 
 

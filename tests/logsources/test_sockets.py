@@ -56,6 +56,26 @@ async def test_half_closed_connection_hands_on_its_unterminated_line(sink, host)
         await receiver.shutdown()
 
 
+async def test_idle_connections_are_closed_and_free_their_slot(sink, host):
+    config = TcpLogConfig(listen_address="127.0.0.1:0", max_connections=1, idle_timeout="100ms")
+    receiver, port, telemetry = await start(tcp_factory, config, sink, host)
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"busy\n")
+        for _ in range(3):  # talking keeps it open past the timeout
+            await asyncio.sleep(0.05)
+            writer.write(b"busy\n")
+        writer.write(b"unterminated")
+        await writer.drain()
+        assert await asyncio.wait_for(reader.read(), 1.0) == b""  # closed by the server once silent
+        writer.close()
+        await send(port, b"next\n")  # the slot is free again
+        assert await sink.wait_lines(6) == [b"busy"] * 4 + [b"unterminated", b"next"]
+        assert telemetry.bad("idle_timeout") == 1
+    finally:
+        await receiver.shutdown()
+
+
 async def test_garbage_and_endless_lines_are_cut_and_counted_beside_good_lines(sink, host):
     config = TcpLogConfig(listen_address="127.0.0.1:0", max_log_size=1024)
     receiver, port, telemetry = await start(tcp_factory, config, sink, host)
