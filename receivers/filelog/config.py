@@ -49,7 +49,10 @@ class FileLogConfig(LineSourceConfig):
         "checkpointed after each poll and at shutdown, so a restart continues where it stopped; without it "
         "they live in memory only (and still pass to the new instance on a reload)."
     )
-    multiline: MultilineConfig | None = Field(None, description="Records that span lines.")
+    multiline: MultilineConfig | None = Field(
+        None, description="Records that span lines; with format: container, the application's lines after "
+        "partial lines are joined, per stream (a stack trace written to stderr becomes one record)."
+    )
     compression: Literal["", "gzip", "auto"] = Field(
         "auto", description="`gzip` reads every file as gzip; `auto` those whose name ends in .gz; empty none."
     )
@@ -76,9 +79,3 @@ class FileLogConfig(LineSourceConfig):
         if value is not None:
             ComponentID.parse(value)
         return value
-
-    @model_validator(mode="after")
-    def _one_record_shape(self) -> "FileLogConfig":
-        if self.format == "container" and self.multiline is not None:
-            raise ValueError("multiline does not apply to format: container (its partial lines are joined by flag)")
-        return self

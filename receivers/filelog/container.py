@@ -64,11 +64,21 @@ def _parse(line: bytes) -> tuple[bytes, bytes, bool] | None:
 
 
 class ContainerLines:
-    """Joins partial lines per stream; counts lines in neither format in ``bad``."""
+    """Joins partial lines per stream, then (with ``pattern``) groups each stream's messages into
+    multiline records as :class:`~receivers.filelog.records.Multiline` does; counts lines in neither
+    format in ``bad``.
 
-    def __init__(self) -> None:
+    ``pending`` is counted in file bytes from the first line of the earliest
+    message held back (a partial line, or a record that may go on), so the
+    checkpoint never passes it.
+    """
+
+    def __init__(self, pattern: str = "", *, at_start: bool = True) -> None:
+        self._search = re.compile(pattern.encode()).search if pattern else None
+        self._at_start = at_start
         self._partial: dict[bytes, list[bytes]] = {}
-        self._held_raw: dict[bytes, int] = {}  # stream -> bytes from its first held line to the end
+        self._records: dict[bytes, list[bytes]] = {}  # stream -> messages of its unfinished multiline record
+        self._held_raw: dict[tuple[str, bytes], int] = {}  # held item -> bytes from its first line to the end
         self.pending = 0
         self.bad = 0
 
@@ -76,8 +86,8 @@ class ContainerLines:
         out: dict[bytes, list[bytes]] = {}
         raw = lines.data.split(b"\n")
         remaining = len(lines.data) + 1
-        for stream in self._held_raw:
-            self._held_raw[stream] += remaining
+        for key in self._held_raw:
+            self._held_raw[key] += remaining
         for line in raw:
             parsed = _parse(line)
             if parsed is None:
@@ -86,28 +96,51 @@ class ContainerLines:
             else:
                 stream, message, partial = parsed
                 held = self._partial.get(stream)
+                start = remaining if held is None else self._held_raw[("partial", stream)]
                 if partial:
                     if held is None:
                         self._partial[stream] = [message]
-                        self._held_raw[stream] = remaining
+                        self._held_raw[("partial", stream)] = remaining
                     else:
                         held.append(message)
                 else:
                     if held is not None:
                         held.append(message)
                         message = b"".join(held)
-                        del self._partial[stream], self._held_raw[stream]
-                    out.setdefault(stream, []).append(message)
+                        del self._partial[stream], self._held_raw[("partial", stream)]
+                    self._group(stream, message, start, out)
             remaining -= len(line) + 1
         self.pending = max(self._held_raw.values(), default=0)
-        return [self._records(stream, messages) for stream, messages in out.items()]
+        return [self._finished(stream, messages) for stream, messages in out.items()]
+
+    def _group(self, stream: bytes, message: bytes, start: int, out: dict[bytes, list[bytes]]) -> None:
+        """Hands ``message`` on, or holds it as part of a multiline record (first line ``start`` bytes from the end)."""
+        if self._search is None:
+            out.setdefault(stream, []).append(message)
+            return
+        record = self._records.get(stream)
+        if self._at_start and record is not None and self._search(message):
+            out.setdefault(stream, []).append(b"\n".join(record))
+            record = None
+        if record is None:
+            record = self._records[stream] = []
+            self._held_raw[("record", stream)] = start
+        record.append(message)
+        if not self._at_start and self._search(message):
+            out.setdefault(stream, []).append(b"\n".join(record))
+            del self._records[stream], self._held_raw[("record", stream)]
 
     def flush(self) -> list[Records]:
-        partial, self._partial, self._held_raw, self.pending = self._partial, {}, {}, 0
-        return [self._records(stream, [b"".join(parts)]) for stream, parts in partial.items()]
+        out: dict[bytes, list[bytes]] = {}
+        for stream, parts in self._partial.items():
+            self._group(stream, b"".join(parts), 0, out)
+        for stream, record in self._records.items():
+            out.setdefault(stream, []).append(b"\n".join(record))
+        self._partial, self._records, self._held_raw, self.pending = {}, {}, {}, 0
+        return [self._finished(stream, messages) for stream, messages in out.items()]
 
     @staticmethod
-    def _records(stream: bytes, messages: list[bytes]) -> Records:
+    def _finished(stream: bytes, messages: list[bytes]) -> Records:
         records = joined(messages)
         records.attributes = {"log.iostream": stream.decode("utf-8", "replace")}
         return records

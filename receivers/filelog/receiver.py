@@ -217,9 +217,12 @@ class FileLogReceiver:
                       assembler=self._assembler, skipping=skipping)
 
     def _assembler(self) -> Assembler:
-        if self.config.format == "container":
-            return ContainerLines()
         multiline = self.config.multiline
+        if self.config.format == "container":
+            if multiline is None:
+                return ContainerLines()
+            return ContainerLines(multiline.line_start_pattern or multiline.line_end_pattern,
+                                  at_start=bool(multiline.line_start_pattern))
         if multiline is not None:
             if multiline.line_start_pattern:
                 return Multiline(multiline.line_start_pattern, at_start=True)

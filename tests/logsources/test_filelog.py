@@ -302,3 +302,31 @@ async def test_hand_over_passes_offsets_and_open_files_to_the_successor(tmp_path
     # A multiline record under the old config; the successor reads on from the held lines, one record each.
     assert [sequence(r) for r in records] == [list(range(0, 10))] + [[i] for i in range(10, 25)] + [
         [i] for i in range(100, 105)]
+
+
+async def test_container_logs_with_multiline_group_each_streams_lines_after_joining_partials(tmp_path, sink, host):
+    log = tmp_path / "var/log/pods/shop_api-1_0f4c6a3e-1111-2222-3333-444455556666/app/0.log"
+    log.parent.mkdir(parents=True)
+    log.write_text(
+        "t stderr F Exception in thread main\n"
+        "t stdout F GET /a\n"
+        "t stderr F \tat a.b(A.java:1)\n"
+        "t stderr P \tat c.d(\n"
+        "t stdout F GET /b\n")
+    cfg = config(tmp_path, include=[str(log)], format="container", force_flush_period="10s",
+                 multiline={"line_start_pattern": r"^[^\t]"})
+    receiver, _ = await running(cfg, sink, host)
+    try:
+        await sink.wait_lines(1)  # GET /a, ended by GET /b; the rest may go on
+        with open(log, "a") as f:
+            f.write("t stderr F C.java:2)\nt stderr F Caused by: x\nt stdout F GET /c\n")
+        await sink.wait_lines(3)
+    finally:
+        await receiver.shutdown()
+    got: dict[str, list[bytes]] = {}
+    for chunk in sink.chunks():
+        got.setdefault(chunk.attributes["log.iostream"], []).extend(chunk.lines())
+    assert got == {"stdout": [b"GET /a", b"GET /b"],
+                   "stderr": [b"Exception in thread main\n\tat a.b(A.java:1)\n\tat c.d(C.java:2)"]}
+    # Records that may go on are not handed on; the checkpoint stays at the first line of the earliest.
+    assert [p.offset for p in receiver.positions()] == [log.read_bytes().index(b"t stderr F Caused by")]
