@@ -77,6 +77,11 @@ class Wire:
         """A batch owning ``msg`` (and ``raw``, the bytes it was parsed from, if any)."""
         return self._batch(msg, raw, self.count(msg))
 
+    def batch_of_bytes(self, raw: bytes, count: int) -> Batch:
+        """A batch of a serialized request alone: parsed only if a component asks for the message,
+        so a passthrough to an OTLP exporter never parses it."""
+        return self._batch(None, raw, count)
+
     def rejected(self, response: Message) -> tuple[int, str]:
         """``(rejected items, error message)`` from a response's partial success."""
         partial = response.partial_success  # type: ignore[attr-defined]

@@ -2,8 +2,9 @@
 
 The handlers are registered under the service names from the proto
 descriptors, with no request deserializer: the handler gets the request's
-bytes, parses them once to validate and count, and keeps both, so a
-passthrough exporter sends the very bytes received. Failures follow
+bytes, checks and counts them without parsing the items (``wirecount``)
+and passes on the bytes alone, so a passthrough exporter sends the very bytes
+received and nothing parses them unless a processor asks for the message. Failures follow
 opentelemetry-proto docs/specification.md, "OTLP/gRPC Response": the status
 details travel in ``grpc-status-details-bin`` as a ``google.rpc.Status``,
 with ``RetryInfo`` for retryable refusals.
@@ -22,6 +23,7 @@ from collector.component import Consumer, Host, Settings, Signal
 from collector.httpserver import parse_endpoint
 from receivers.otlp.config import GrpcConfig
 from receivers.otlp.intake import Verdict, count_malformed, deliver
+from receivers.otlp.wirecount import count_items
 from collector.pdata.otlp import WIRES, Wire
 
 _CODES = {
@@ -88,12 +90,12 @@ class GrpcReceiver:
                     count_malformed(self._settings, "unauthenticated", "grpc")
                     await context.abort(grpc.StatusCode.UNAUTHENTICATED, str(exc))
             try:
-                msg = wire.request.FromString(raw)
+                batch = wire.batch_of_bytes(raw, count_items(wire.signal, raw))
             except DecodeError as exc:
                 count_malformed(self._settings, "bad_protobuf", "grpc")
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                     f"cannot parse {wire.request.__name__}: {exc}")
-            outcome = await deliver(consumer, wire.batch(msg, raw), self._log)
+            outcome = await deliver(consumer, batch, self._log)
             if outcome.verdict is not Verdict.ACCEPTED:
                 code = _CODES[outcome.verdict]
                 details = outcome.status(code.value[0]).SerializeToString()

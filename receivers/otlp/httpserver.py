@@ -15,7 +15,7 @@ import zlib
 from typing import Mapping
 
 from aiohttp import web
-from google.protobuf.message import DecodeError, Message
+from google.protobuf.message import DecodeError
 
 from collector.auth import ServerAuthenticator, Unauthenticated, server_authenticator
 from collector.component import Consumer, Host, Settings, Signal
@@ -23,6 +23,8 @@ from collector.httpserver import HttpServer
 from receivers.otlp.config import HttpConfig
 from receivers.otlp.cors import Cors
 from receivers.otlp.intake import Outcome, Verdict, count_malformed, deliver
+from receivers.otlp.wirecount import count_items
+from collector.pdata import Batch
 from collector.pdata.otlp import WIRES, Wire, from_json, to_json
 
 PROTOBUF = "application/x-protobuf"
@@ -119,13 +121,13 @@ class HttpReceiver:
             media = request.content_type.lower()
             try:
                 self._authenticate(request)
-                msg, raw = await self._parse(request, wire, media)
+                batch = await self._batch(request, wire, media)
             except _Refused as exc:
                 count_malformed(self._settings, exc.reason, "http")
                 answer = Outcome(Verdict.BAD_DATA, str(exc))
                 response = self._answer(answer, media, exc.status)
             else:
-                outcome = await deliver(consumer, wire.batch(msg, raw), self._log)
+                outcome = await deliver(consumer, batch, self._log)
                 if outcome.verdict is Verdict.ACCEPTED:
                     response = web.Response(body=success[media], content_type=media)
                 else:
@@ -144,8 +146,8 @@ class HttpReceiver:
             except Unauthenticated as exc:
                 raise _Refused(401, "unauthenticated", str(exc)) from None
 
-    async def _parse(self, request: web.Request, wire: Wire, media: str) -> tuple[Message, bytes | None]:
-        """The request message and, for protobuf, the bytes it came as."""
+    async def _batch(self, request: web.Request, wire: Wire, media: str) -> Batch:
+        """The request as a batch: protobuf stays the bytes received, checked and counted, not parsed."""
         if media not in (PROTOBUF, JSON):
             raise _Refused(415, "unsupported_media_type",
                            f"unsupported Content-Type {media!r}: use {PROTOBUF} or {JSON}")
@@ -157,11 +159,11 @@ class HttpReceiver:
         body = decompress(body, request.headers.get("Content-Encoding", ""), limit)
         if media == JSON:
             try:
-                return from_json(wire.request, body), None
+                return wire.batch(from_json(wire.request, body))
             except ValueError as exc:
                 raise _Refused(400, "bad_json", f"cannot parse {wire.request.__name__} from JSON: {exc}") from None
         try:
-            return wire.request.FromString(body), body
+            return wire.batch_of_bytes(body, count_items(wire.signal, body))
         except DecodeError as exc:
             raise _Refused(400, "bad_protobuf", f"cannot parse {wire.request.__name__}: {exc}") from None
 

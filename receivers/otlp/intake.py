@@ -8,6 +8,7 @@ OTLP answer over HTTP and gRPC (opentelemetry-proto docs/specification.md,
 consumer raised          OTLP/HTTP    OTLP/gRPC
 ======================  ===========  ===============================
 PermanentError           400          INVALID_ARGUMENT
+DecodeError (an item)    400          INVALID_ARGUMENT
 ThrottledError           429          RESOURCE_EXHAUSTED + RetryInfo
 other RetryableError     503          UNAVAILABLE + RetryInfo
 anything else            503          UNAVAILABLE + RetryInfo
@@ -25,6 +26,7 @@ import math
 from dataclasses import dataclass
 
 from google.protobuf.duration_pb2 import Duration
+from google.protobuf.message import DecodeError
 from google.rpc.error_details_pb2 import RetryInfo
 from google.rpc.status_pb2 import Status
 
@@ -72,6 +74,10 @@ async def deliver(consumer: Consumer, batch: Batch, log: logging.Logger) -> Outc
         await consumer.consume(batch)
     except PermanentError as exc:
         return Outcome(Verdict.BAD_DATA, str(exc) or "data refused as invalid")
+    except DecodeError as exc:
+        # The receiver checks a request only down to its items (wirecount);
+        # a malformed item surfaces where a processor first parses the batch.
+        return Outcome(Verdict.BAD_DATA, f"malformed OTLP item: {exc}")
     except RetryableError as exc:
         verdict = Verdict.THROTTLED if isinstance(exc, ThrottledError) else Verdict.UNAVAILABLE
         delay = exc.retry_after if exc.retry_after is not None else DEFAULT_RETRY_AFTER
