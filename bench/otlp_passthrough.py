@@ -1,17 +1,29 @@
-"""OTLP log passthrough: load generator -> fathom (otlp receiver -> otlp/otlphttp exporter) -> sink.
+"""OTLP passthrough, fathom against rotel in the same run: generator -> collector -> sink.
 
-Requests of 1,000 log records, each with 8 attributes and a ~250-byte body.
-Three processes: a sink that acknowledges and drops, fathom, and the load
-generator (this process). For each transport it measures, in one run:
+Workloads: logs requests of 1,000 records with 8 attributes and ~250-byte
+random bodies, and metrics requests of 1,000 data points (sums, gauges and
+histograms with 4 attributes each). Every run has three processes: a sink
+that counts items and drops them, the collector under test, and the load
+generator (this process, never compressing). For each signal, transport
+(OTLP/HTTP or OTLP/gRPC) and exporter compression, one run measures:
 
 * ``ceiling``: the generator straight into the sink, the most this harness can show;
-* ``passthrough``: through fathom, batches forwarded as the bytes received;
-* ``reencode``: through fathom, every batch serialized again from its parsed message.
+* ``fathom pass``: otlp receiver -> otlp/otlphttp exporter, forwarding the bytes received;
+* ``fathom reenc``: the same with every batch decoded into fathom's model and encoded again
+  (logs: the OTLP message; metrics: the internal metric model);
+* ``rotel``: the Rust collector from PyPI (installed into bench/.peers/ on first use) with
+  its defaults, which decode, batch and re-encode everything.
 
-It prints records/s and fathom's CPU seconds per million records (from
-/proc, user+system) and fathom's peak RSS.
+Printed per row: items/s (until the sink has them all), the collector's CPU
+seconds per million items (utime+stime from /proc, all threads), its peak RSS
+(VmHWM), the sink's CPU per million items and, over HTTP, the share of
+requests that reached the sink compressed; then fathom/rotel ratios.
 
-    python bench/otlp_passthrough.py [--requests 300] [--concurrency 8] [--compression none|gzip]
+rotel 0.0.1a15 gzips its exports even when told ``none`` (the sink gz column
+shows it), so its ``none`` rows measure a gzipping rotel.
+
+    python bench/otlp_passthrough.py [--signals logs,metrics] [--transports http,grpc]
+        [--compressions none,gzip] [--requests 300] [--concurrency 8] [--no-rotel]
 """
 
 from __future__ import annotations
@@ -22,18 +34,21 @@ import logging
 import multiprocessing as mp
 import os
 import random
+import socket
 import string
+import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-RECORDS = 1000
+ITEMS = 1000
 
 
-def make_request() -> bytes:
+def make_logs_request() -> bytes:
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
     rng = random.Random(1)
@@ -43,7 +58,7 @@ def make_request() -> bytes:
         rl.resource.attributes.add(key=k).value.string_value = v
     sl = rl.scope_logs.add()
     sl.scope.name = "bench"
-    for i in range(RECORDS):
+    for i in range(ITEMS):
         rec = sl.log_records.add()
         rec.time_unix_nano = rec.observed_time_unix_nano = 1_700_000_000_000_000_000 + i
         rec.severity_number = 9
@@ -58,34 +73,83 @@ def make_request() -> bytes:
     return req.SerializeToString()
 
 
+def make_metrics_request() -> bytes:
+    """50 metrics x 20 points: 20 cumulative sums, 20 gauges, 10 ten-bucket histograms."""
+    from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
+
+    rng = random.Random(1)
+    req = ExportMetricsServiceRequest()
+    rm = req.resource_metrics.add()
+    for k, v in {"service.name": "checkout", "host.name": "node-7", "k8s.pod.name": "checkout-5d9f"}.items():
+        rm.resource.attributes.add(key=k).value.string_value = v
+    sm = rm.scope_metrics.add()
+    sm.scope.name = "bench"
+    start, now = 1_700_000_000_000_000_000, 1_700_000_060_000_000_000
+    for m in range(50):
+        metric = sm.metrics.add(name=f"bench.metric.{m}", unit="ms", description="a benchmark metric")
+        if m < 20:
+            metric.sum.aggregation_temporality = 2
+            metric.sum.is_monotonic = True
+            points = metric.sum.data_points
+        elif m < 40:
+            points = metric.gauge.data_points
+        else:
+            metric.histogram.aggregation_temporality = 2
+            points = metric.histogram.data_points
+        for p in range(20):
+            point = points.add(start_time_unix_nano=start, time_unix_nano=now)
+            for a, value in enumerate(("GET", f"/api/v{p % 3}/items", str(200 + p % 5 * 100), f"zone-{p % 4}")):
+                point.attributes.add(key=f"attr.{a}").value.string_value = value
+            if m < 40:
+                point.as_double = rng.random() * 1000
+            else:
+                point.explicit_bounds.extend([5, 10, 25, 50, 100, 250, 500, 1000, 2500])
+                point.bucket_counts.extend(rng.randrange(100) for _ in range(10))
+                point.count = sum(point.bucket_counts)
+                point.sum = rng.random() * 1e5
+    return req.SerializeToString()
+
+
+REQUESTS: dict[str, Callable[[], bytes]] = {"logs": make_logs_request, "metrics": make_metrics_request}
+
+
 # --- the sink ------------------------------------------------------------------
 
 
-def run_sink(ports: Any, acked: Any) -> None:
-    """Acknowledge and drop; ``acked`` counts requests so runs end when the sink has them all."""
+def run_sink(ports: Any, acked: Any, http_requests: Any, http_compressed: Any) -> None:
+    """Count the items of every request (decompressed by grpc or aiohttp) into ``acked``, drop them.
+
+    Over HTTP it also counts requests and those that came with a Content-Encoding,
+    to show what each collector really sent (grpcio hides a call's compression).
+    """
     import grpc
     from aiohttp import web
 
     from collector.pdata.otlp import WIRES
+    from receivers.otlp.wirecount import count_items
 
     async def main() -> None:
-        server = grpc.aio.server(options=[("grpc.max_receive_message_length", 64 << 20)])
-        async def ack_grpc(raw: bytes, context: Any) -> bytes:
-            acked.value += 1
-            return b""
+        server = grpc.aio.server(options=[("grpc.max_receive_message_length", 256 << 20)])
+        app = web.Application(client_max_size=256 << 20)
+        handlers = []
+        for signal, wire in WIRES.items():
+            async def ack_grpc(raw: bytes, context: Any, signal: Any = signal) -> bytes:
+                acked.value += count_items(signal, raw)
+                return b""
 
-        async def ack_http(request: Any) -> Any:
-            await request.read()
-            acked.value += 1
-            return web.Response(body=b"", content_type="application/x-protobuf")
+            async def ack_http(request: Any, signal: Any = signal) -> Any:
+                body = await request.read()  # before touching acked: no await inside the +=
+                acked.value += count_items(signal, body)
+                http_requests.value += 1
+                http_compressed.value += bool(request.headers.get("Content-Encoding"))
+                return web.Response(body=b"", content_type="application/x-protobuf")
 
-        server.add_generic_rpc_handlers([grpc.method_handlers_generic_handler(
-            w.service, {"Export": grpc.unary_unary_rpc_method_handler(ack_grpc)}) for w in WIRES.values()])
+            handlers.append(grpc.method_handlers_generic_handler(
+                wire.service, {"Export": grpc.unary_unary_rpc_method_handler(ack_grpc)}))
+            app.router.add_post(wire.default_path, ack_http)
+        server.add_generic_rpc_handlers(handlers)
         grpc_port = server.add_insecure_port("127.0.0.1:0")
         await server.start()
-        app = web.Application(client_max_size=64 << 20)
-        for w in WIRES.values():
-            app.router.add_post(w.default_path, ack_http)
         runner = web.AppRunner(app, access_log=None)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
@@ -96,12 +160,20 @@ def run_sink(ports: Any, acked: Any) -> None:
     asyncio.run(main())
 
 
-# --- fathom --------------------------------------------------------------------
+# --- the collectors --------------------------------------------------------------
+
+
+def reencoded(batch: Any) -> Any:
+    """The batch decoded into fathom's model and left without its received bytes."""
+    from collector.pdata import Logs, Metrics
+
+    if isinstance(batch, Metrics):
+        return Metrics(batch.resource_metrics)
+    return Logs(batch.request)
 
 
 class Reencode:
-    """Stands in for a processor that changed the batch: the exporter must serialize
-    the (already parsed) message again instead of sending the received bytes."""
+    """Stands in for a processor that changed the batch: the exporter must encode it again."""
 
     mutates_data = False
 
@@ -109,9 +181,7 @@ class Reencode:
         self.next = next_
 
     async def consume(self, batch: Any) -> None:
-        from collector.pdata import Logs
-
-        await self.next.consume(Logs(batch.request))
+        await self.next.consume(reencoded(batch))
 
 
 def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compression: str, out: Any) -> None:
@@ -136,11 +206,12 @@ def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compressi
                                                      compression=compression)
             exporter = otlphttp.factory.create(settings("otlphttp", Kind.EXPORTER), config)
         await exporter.start(None)
-        consumer = exporter if mode == "passthrough" else Reencode(exporter)
+        consumer = exporter if mode == "pass" else Reencode(exporter)
         rconfig = otlp_receiver.OtlpReceiverConfig.model_validate({"protocols": {
             "grpc": {"endpoint": "127.0.0.1:0", "max_recv_msg_size_mib": 64},
             "http": {"endpoint": "127.0.0.1:0"}}})
-        receiver = otlp_receiver.factory.create(settings("otlp", Kind.RECEIVER), rconfig, {Signal.LOGS: consumer})
+        receiver = otlp_receiver.factory.create(
+            settings("otlp", Kind.RECEIVER), rconfig, {Signal.LOGS: consumer, Signal.METRICS: consumer})
         await receiver.start(None)
         out.put((receiver.grpc.port, receiver.http.port))
         await asyncio.Event().wait()
@@ -153,27 +224,81 @@ def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compressi
     asyncio.run(main())
 
 
+@dataclass
+class Running:
+    pid: int
+    grpc_port: int
+    http_port: int
+    stop: Callable[[], None]
+
+
+def start_fathom(ctx: Any, transport: str, mode: str, sink_ports: tuple[int, int], compression: str) -> Running:
+    q = ctx.Queue()
+    proc = ctx.Process(target=run_fathom, args=(transport, mode, sink_ports, compression, q), daemon=True)
+    proc.start()
+    grpc_port, http_port = q.get(timeout=30)
+
+    def stop() -> None:
+        proc.terminate()
+        proc.join()
+
+    return Running(proc.pid, grpc_port, http_port, stop)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_rotel(transport: str, sink_ports: tuple[int, int], compression: str) -> Running:
+    from peers import rotel_binary, rotel_command
+
+    grpc_port, http_port = free_port(), free_port()
+    sink = f"http://127.0.0.1:{sink_ports[0] if transport == 'grpc' else sink_ports[1]}"
+    proc = subprocess.Popen(rotel_command(rotel_binary(), grpc_port, http_port, transport, sink, compression),
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    for port in (grpc_port, http_port):
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"rotel did not start (exit code {proc.poll()})") from None
+                time.sleep(0.05)
+
+    def stop() -> None:
+        proc.terminate()
+        proc.wait(10)
+
+    return Running(proc.pid, grpc_port, http_port, stop)
+
+
 # --- the load generator --------------------------------------------------------
 
 
-async def generate(transport: str, port: int, body: bytes, requests: int, concurrency: int, acked: Any) -> float:
-    """Send ``requests`` copies of ``body``; seconds until the sink has acknowledged them all."""
+async def generate(signal: str, transport: str, port: int, body: bytes, requests: int, concurrency: int,
+                   acked: Any) -> float:
+    """Send ``requests`` copies of ``body``; seconds until the sink has counted all their items."""
     import aiohttp
     import grpc
 
     from collector.component import Signal
     from collector.pdata.otlp import WIRES
 
+    wire = WIRES[Signal(signal)]
     todo = iter(range(requests))
     if transport == "grpc":
         channel = grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=[("grpc.max_send_message_length", 64 << 20)])
-        call = channel.unary_unary(WIRES[Signal.LOGS].grpc_method)
+        call = channel.unary_unary(wire.grpc_method)
 
         async def send() -> None:
             await call(body, timeout=30)
     else:
         session = aiohttp.ClientSession(headers={"Content-Type": "application/x-protobuf"})
-        url = f"http://127.0.0.1:{port}/v1/logs"
+        url = f"http://127.0.0.1:{port}{wire.default_path}"
 
         async def send() -> None:
             async with session.post(url, data=body) as r:
@@ -184,12 +309,11 @@ async def generate(transport: str, port: int, body: bytes, requests: int, concur
         for _ in todo:
             await send()
 
-    target = acked.value + requests + 1  # +1: the warm-up request
-    await send()  # warm up connections
+    target = acked.value + requests * ITEMS
     start = time.perf_counter()
     await asyncio.gather(*(worker() for _ in range(concurrency)))
-    while acked.value < target:  # fathom may still be draining its sending queue
-        await asyncio.sleep(0.005)
+    while acked.value < target:  # the collector may still be draining its queue or batch
+        await asyncio.sleep(0.002)
     elapsed = time.perf_counter() - start
     if transport == "grpc":
         await channel.close()
@@ -210,48 +334,91 @@ def peak_rss_mb(pid: int) -> float:
     return 0.0
 
 
+@dataclass
+class Row:
+    subject: str
+    rate: float
+    cpu_per_m: float | None
+    rss_mb: float | None
+    sink_cpu_per_m: float
+    #: share of the requests the sink got compressed (HTTP only)
+    compressed: float | None
+
+    def __str__(self) -> str:
+        cpu = f"{self.cpu_per_m:8.2f}" if self.cpu_per_m is not None else f"{'-':>8}"
+        rss = f"{self.rss_mb:7.0f}" if self.rss_mb is not None else f"{'-':>7}"
+        gz = f"{self.compressed:8.0%}" if self.compressed is not None else f"{'-':>8}"
+        return f"{self.subject:13} {self.rate:10.0f} {cpu} {rss} {self.sink_cpu_per_m:8.2f} {gz}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--signals", default="logs,metrics")
+    parser.add_argument("--transports", default="http,grpc")
+    parser.add_argument("--compressions", default="none,gzip", help="the collectors' exporter compression")
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--compression", choices=["none", "gzip"], default="none",
-                        help="fathom's exporter compression (the generator never compresses)")
-    parser.add_argument("--transports", default="http,grpc")
+    parser.add_argument("--no-rotel", action="store_true", help="fathom only")
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
-    body = make_request()
-    print(f"request: {RECORDS} records, {len(body) / 1024:.0f} KiB; {args.requests} requests per run, "
-          f"concurrency {args.concurrency}, exporter compression {args.compression}")
     q = ctx.Queue()
-    acked = ctx.Value("q", 0, lock=False)
-    sink = ctx.Process(target=run_sink, args=(q, acked), daemon=True)
+    acked, http_requests, http_compressed = (ctx.Value("q", 0, lock=False) for _ in range(3))
+    sink = ctx.Process(target=run_sink, args=(q, acked, http_requests, http_compressed), daemon=True)
     sink.start()
     sink_ports = q.get(timeout=30)
-    total = args.requests * RECORDS
-    print(f"{'transport':9} {'run':12} {'records/s':>10} {'fathom CPU s/M':>15} {'sink CPU s/M':>13} {'fathom RSS MB':>14}")
+    print(f"{args.requests} requests of {ITEMS} items per run, concurrency {args.concurrency}; "
+          f"cpu = CPU s per million items, rss = peak MB")
     try:
-        for transport in args.transports.split(","):
-            sink_port = sink_ports[0] if transport == "grpc" else sink_ports[1]
-            sink_cpu = cpu_seconds(sink.pid)
-            elapsed = asyncio.run(generate(transport, sink_port, body, args.requests, args.concurrency, acked))
-            sink_used = cpu_seconds(sink.pid) - sink_cpu
-            print(f"{transport:9} {'ceiling':12} {total / elapsed:10.0f} {'-':>15} {sink_used / total * 1e6:13.2f} {'-':>14}")
-            for mode in ("passthrough", "reencode"):
-                fathom = ctx.Process(target=run_fathom, daemon=True,
-                                     args=(transport, mode, sink_ports, args.compression, q))
-                fathom.start()
-                ports = q.get(timeout=30)
-                port = ports[0] if transport == "grpc" else ports[1]
-                asyncio.run(generate(transport, port, body, 20, args.concurrency, acked))  # warm up
-                before, sink_cpu = cpu_seconds(fathom.pid), cpu_seconds(sink.pid)
-                elapsed = asyncio.run(generate(transport, port, body, args.requests, args.concurrency, acked))
-                used = cpu_seconds(fathom.pid) - before
-                sink_used = cpu_seconds(sink.pid) - sink_cpu
-                print(f"{transport:9} {mode:12} {total / elapsed:10.0f} {used / total * 1e6:15.2f} "
-                      f"{sink_used / total * 1e6:13.2f} {peak_rss_mb(fathom.pid):14.0f}")
-                fathom.terminate()
-                fathom.join()
+        for signal in args.signals.split(","):
+            body = REQUESTS[signal]()
+            for transport in args.transports.split(","):
+                def run(port: int, requests: int) -> float:
+                    return asyncio.run(generate(signal, transport, port, body, requests, args.concurrency, acked))
+
+                def timed(subject: str, running: Running | None) -> Row:
+                    if running is not None:
+                        run(running.grpc_port if transport == "grpc" else running.http_port, 20)  # warm up
+                        port, pid = (running.grpc_port if transport == "grpc" else running.http_port), running.pid
+                        before = cpu_seconds(pid)
+                    else:
+                        port = sink_ports[0] if transport == "grpc" else sink_ports[1]
+                    sink_before = cpu_seconds(sink.pid)
+                    http_requests.value = http_compressed.value = 0
+                    elapsed = run(port, args.requests)
+                    items = args.requests * ITEMS
+                    sink_cpu = (cpu_seconds(sink.pid) - sink_before) / items * 1e6
+                    compressed = http_compressed.value / http_requests.value if transport == "http" else None
+                    if running is None:
+                        return Row(subject, items / elapsed, None, None, sink_cpu, compressed)
+                    return Row(subject, items / elapsed, (cpu_seconds(pid) - before) / items * 1e6,
+                               peak_rss_mb(pid), sink_cpu, compressed)
+
+                print(f"\n{signal} over OTLP/{transport.upper()}, {len(body) / 1024:.0f} KiB requests")
+                print(f"{'compression':11} {'subject':13} {'items/s':>10} {'cpu':>8} {'rss':>7} {'sink cpu':>8} "
+                      f"{'sink gz':>8}")
+                print(f"{'-':11} {timed('ceiling', None)}")
+                for compression in args.compressions.split(","):
+                    rows: dict[str, Row] = {}
+                    subjects: list[tuple[str, Callable[[], Running]]] = [
+                        ("fathom pass", lambda: start_fathom(ctx, transport, "pass", sink_ports, compression)),
+                        ("fathom reenc", lambda: start_fathom(ctx, transport, "reenc", sink_ports, compression)),
+                    ]
+                    if not args.no_rotel:
+                        subjects.append(("rotel", lambda: start_rotel(transport, sink_ports, compression)))
+                    for subject, start in subjects:
+                        running = start()
+                        try:
+                            rows[subject] = timed(subject, running)
+                        finally:
+                            running.stop()
+                        print(f"{compression:11} {rows[subject]}")
+                    if "rotel" in rows:
+                        peer = rows["rotel"]
+                        print(f"{compression:11} fathom/rotel: pass {rows['fathom pass'].rate / peer.rate:.2f}x, "
+                              f"reenc {rows['fathom reenc'].rate / peer.rate:.2f}x items/s; "
+                              f"cpu/item pass {rows['fathom pass'].cpu_per_m / peer.cpu_per_m:.2f}x, "
+                              f"reenc {rows['fathom reenc'].cpu_per_m / peer.cpu_per_m:.2f}x")
     finally:
         sink.terminate()
         sink.join()
