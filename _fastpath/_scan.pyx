@@ -56,9 +56,19 @@ cdef extern from "key_table.h" nogil:
     int fp_table_init(fp_table* t, uint64_t seed, uint64_t hash_mask)
     void fp_table_free(fp_table* t)
     int64_t fp_table_find_or_add(fp_table* t, const char* key, size_t n, int* added)
+    uint64_t fp_table_hash(const fp_table* t, const char* key, size_t n)
+    void fp_table_prefetch_slot(const fp_table* t, uint64_t h)
+    int64_t fp_table_prefetch_key(const fp_table* t, uint64_t h)
+
+
+cdef extern from *:
+    """#define fp_prefetch(p) __builtin_prefetch(p)"""
+    void prefetch "fp_prefetch"(const void* p) nogil
 
 
 DEF BLOCK = 1024
+DEF PREFETCH = 16      # lines between a key's slot prefetch and its lookup
+cdef uint64_t PF_NONE = <uint64_t>-1  # no prefetch for this (line, rule); a real hash equal to it just skips one
 DEF MAX_DEPTH = 1024
 
 cdef enum Tag:
@@ -718,6 +728,7 @@ cdef class JsonScanner:
     cdef bint bad_at_oom
     cdef Py_ssize_t line_base # index of the block's first line in this scan call
     cdef Py_ssize_t cur       # index in the block of the line being parsed or applied
+    cdef uint64_t* pf_hash    # BLOCK x nrules: key hashes, prefetch to lookup
 
     def __init__(self, plan, *, bad_records=False):
         cdef RuleC* r
@@ -778,6 +789,7 @@ cdef class JsonScanner:
         self._build_trie(plan.body_slots)
         self.spans = <Span*>_grow(NULL, BLOCK * self.nslots * sizeof(Span))
         self.status = <int*>_grow(NULL, BLOCK * sizeof(int))
+        self.pf_hash = <uint64_t*>_grow(NULL, BLOCK * max(self.nrules, 1) * sizeof(uint64_t))
         self.scratch = <char*>_grow(NULL, self.max_len + 64)
         self.key_cap = 256
         self.key = <char*>_grow(NULL, self.key_cap)
@@ -795,7 +807,7 @@ cdef class JsonScanner:
                 series_free(&self.series[i])
         free(self.crules); free(self.series); free(self.body); free(self.float_slots)
         free(self.spans); free(self.status); free(self.ends_in); free(self.scratch); free(self.key)
-        free(self.bad_at)
+        free(self.bad_at); free(self.pf_hash)
         free(self.trie.first); free(self.trie.count); free(self.trie.slot); free(self.trie.sub_lo)
         free(self.trie.sub_hi); free(self.trie.sub_slots); free(self.trie.child_node)
         free(self.trie.key_off); free(self.trie.key_len)
@@ -886,7 +898,8 @@ cdef class JsonScanner:
         while True:
             self.line_base = seen
             with nogil:
-                n = self._parse_block(total, nends, &i, &err)
+                n = self._parse_block(total, nends)
+                i = self._fast_run(0, n, &err)
             if err:
                 raise MemoryError()
             if n == 0:
@@ -906,15 +919,12 @@ cdef class JsonScanner:
             raise MemoryError()
         return seen
 
-    cdef Py_ssize_t _parse_block(self, Py_ssize_t total, Py_ssize_t nends, Py_ssize_t* first_gil, int* err) noexcept nogil:
-        """Parse up to BLOCK lines, applying each at once until one needs the GIL (its index
-        goes to ``first_gil``, else the count); returns the number of lines taken."""
+    cdef Py_ssize_t _parse_block(self, Py_ssize_t total, Py_ssize_t nends) noexcept nogil:
+        """Parse up to BLOCK lines, counting the bad ones; returns the number of lines taken."""
         cdef const char* buf = self.ctx.buf
         cdef const char* nl
         cdef Py_ssize_t n = 0, start, end
-        cdef Span* spans
-        cdef int st, applied
-        first_gil[0] = -1
+        cdef int st
         while n < BLOCK:
             start = self.pos
             if nends < 0:
@@ -929,32 +939,35 @@ cdef class JsonScanner:
                 end = self.ends_in[self.k]
                 self.pos = end
                 self.k += 1
-            spans = self.spans + n * self.nslots
-            self.ctx.spans = spans
+            self.ctx.spans = self.spans + n * self.nslots
             self.cur = n
             st = scan_line(&self.ctx, start, end, self.max_len, self.nslots)
-            if st == L_OK:
-                if first_gil[0] < 0:
-                    applied = self._fast(spans)
-                    if applied == A_NEEDS_GIL:
-                        first_gil[0] = n
-                    elif applied == A_NO_MEMORY:
-                        err[0] = 1
-                        return n + 1
-                    else:
-                        st = L_SKIP
-            elif st != L_SKIP:
+            if st != L_OK and st != L_SKIP:
                 self._count(st)
             self.status[n] = st
             n += 1
-        if first_gil[0] < 0:
-            first_gil[0] = n
         return n
 
     cdef Py_ssize_t _fast_run(self, Py_ssize_t i, Py_ssize_t n, int* err) noexcept nogil:
-        """Apply parsed lines i.. of the block in order; the first that needs the GIL, or n."""
+        """Apply parsed lines i.. of the block in order; the first that needs the GIL, or n.
+
+        The series tables outgrow the cache (100,000 user ids): PREFETCH
+        lines ahead the key's slot is fetched, half as far ahead its key
+        bytes and accumulator, so a lookup rarely waits for memory.
+        """
         cdef int applied
+        cdef Py_ssize_t j
+        if not self.any_needs_gil:
+            for j in range(i, min(i + PREFETCH, n)):
+                self._prefetch_slots(j)
+            for j in range(i, min(i + PREFETCH // 2, n)):
+                self._prefetch_series(j)
         while i < n:
+            if not self.any_needs_gil:
+                if i + PREFETCH < n:
+                    self._prefetch_slots(i + PREFETCH)
+                if i + PREFETCH // 2 < n:
+                    self._prefetch_series(i + PREFETCH // 2)
             if self.status[i] == L_OK:
                 self.cur = i
                 applied = self._fast(self.spans + i * self.nslots)
@@ -965,6 +978,36 @@ cdef class JsonScanner:
                     return n
             i += 1
         return n
+
+    cdef void _prefetch_slots(self, Py_ssize_t j) noexcept nogil:
+        """Hash line j's series keys (kept for ``_prefetch_series``) and prefetch their slots."""
+        cdef int r
+        cdef Py_ssize_t klen
+        cdef uint64_t* h = self.pf_hash + (j % BLOCK) * self.nrules
+        for r in range(self.nrules):
+            h[r] = PF_NONE
+            if self.status[j] != L_OK or self.crules[r].needs_gil:
+                continue
+            klen = self._key_c(self.spans + j * self.nslots, &self.crules[r])
+            if klen >= 0:
+                h[r] = fp_table_hash(&self.series[r].keys, self.key, klen)
+                fp_table_prefetch_slot(&self.series[r].keys, h[r])
+
+    cdef void _prefetch_series(self, Py_ssize_t j) noexcept nogil:
+        """With line j's slots cached: prefetch its keys' bytes and accumulators."""
+        cdef int r
+        cdef int64_t index
+        cdef Series* sr
+        cdef uint64_t* h = self.pf_hash + (j % BLOCK) * self.nrules
+        for r in range(self.nrules):
+            if h[r] == PF_NONE:
+                continue
+            sr = &self.series[r]
+            index = fp_table_prefetch_key(&sr.keys, h[r])
+            if index >= 0 and index < sr.cap:
+                prefetch(&sr.acc[index])
+                if sr.nb:
+                    prefetch(&sr.buckets[index * sr.nb])
 
     cdef int _fast(self, Span* spans) noexcept nogil:
         """Apply the rules to one parsed line without the GIL, or say it needs the GIL (before changing anything)."""

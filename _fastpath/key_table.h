@@ -3,7 +3,7 @@
  * The scanner looks a series up once per rule per line; with 100,000
  * user_id values a Python dict keyed on bytes objects cost an allocation and
  * a SipHash per lookup. Here: open addressing with linear probing over
- * (hash, index) slots, at most half full; the key bytes live in one arena in
+ * (hash, key offset and length, index) slots, at most half full; the key bytes live in one arena in
  * insertion order, so index i is the i-th distinct key and iteration order is
  * insertion order, as with a dict. The hash is seeded per table (callers pass
  * random bytes) so an attacker who controls field values cannot precompute
@@ -17,9 +17,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A slot holds what a lookup needs before the key bytes: once the slot is in
+ * cache, the key and the caller's per-series data can be prefetched together. */
 typedef struct {
     uint64_t hash;
-    int64_t index; /* -1: empty */
+    size_t off;     /* the key in the arena */
+    int32_t index;  /* -1: empty */
+    uint32_t len;
 } fp_slot;
 
 typedef struct {
@@ -129,6 +133,29 @@ static inline int fp_table_store(fp_table *t, const char *key, size_t n) {
     return 0;
 }
 
+/* The hash a lookup of the key uses; for prefetching. */
+static inline uint64_t fp_table_hash(const fp_table *t, const char *key, size_t n) {
+    return fp_hash(key, n, t->seed) & t->hash_mask;
+}
+
+/* Bring the key's slot towards the cache, some lines before its lookup. */
+static inline void fp_table_prefetch_slot(const fp_table *t, uint64_t h) {
+    __builtin_prefetch(&t->slots[h & t->mask]);
+}
+
+/* Once the slot is cached: prefetch the key bytes of the first slot with hash h,
+ * and return its index (a guess: the bytes are not compared), or -1. */
+static inline int64_t fp_table_prefetch_key(const fp_table *t, uint64_t h) {
+    size_t i = h & t->mask;
+    for (; t->slots[i].index >= 0; i = (i + 1) & t->mask) {
+        if (t->slots[i].hash == h) {
+            __builtin_prefetch(t->arena + t->slots[i].off);
+            return t->slots[i].index;
+        }
+    }
+    return -1;
+}
+
 /* Index of the key, adding it as index n when new (then *added is 1); -1 when out of memory. */
 static inline int64_t fp_table_find_or_add(fp_table *t, const char *key, size_t n, int *added) {
     uint64_t h = fp_hash(key, n, t->seed) & t->hash_mask;
@@ -138,14 +165,16 @@ static inline int64_t fp_table_find_or_add(fp_table *t, const char *key, size_t 
         fp_slot *s = &t->slots[i];
         if (s->index < 0)
             break;
-        if (s->hash == h && t->key_len[s->index] == n && memcmp(t->arena + t->key_off[s->index], key, n) == 0)
+        if (s->hash == h && s->len == n && memcmp(t->arena + s->off, key, n) == 0)
             return s->index;
         i = (i + 1) & t->mask;
     }
-    if (fp_table_store(t, key, n) < 0)
+    if (t->n >= INT32_MAX || fp_table_store(t, key, n) < 0)
         return -1;
     t->slots[i].hash = h;
-    t->slots[i].index = (int64_t)t->n;
+    t->slots[i].off = t->key_off[t->n];
+    t->slots[i].len = (uint32_t)n;
+    t->slots[i].index = (int32_t)t->n;
     t->n++;
     *added = 1;
     if (t->n * 2 > t->mask + 1 && fp_table_rehash(t) < 0)
