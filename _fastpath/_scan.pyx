@@ -26,6 +26,8 @@ from libc.string cimport memchr, memcmp, memcpy, memset
 from libc.math cimport isinf, INFINITY
 from libc.stdint cimport int64_t, uint64_t
 from cpython.bytes cimport PyBytes_FromStringAndSize
+from cpython.list cimport PyList_New, PyList_SET_ITEM
+from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
 import os
@@ -1304,17 +1306,33 @@ cdef class JsonScanner:
 
 
 cdef dict _series_dict(Series* s):
+    """The twin's accumulator lists, keyed by the decoded dimension tuples; one pass over C arrays."""
     cdef dict out = {}
     cdef Py_ssize_t i, j
     cdef Acc* a
     cdef fp_table* t = &s.keys
+    cdef list acc
+    cdef int64_t* buckets
     for i in range(<Py_ssize_t>t.n):
         a = &s.acc[i]
-        acc = [a.count, a.total, a.last, a.vmin, a.vmax, a.first_ns, a.last_ns]
+        acc = PyList_New(7 + s.nb)
+        _set(acc, 0, a.count)
+        _set(acc, 1, a.total)
+        _set(acc, 2, a.last)
+        _set(acc, 3, a.vmin)
+        _set(acc, 4, a.vmax)
+        _set(acc, 5, a.first_ns)
+        _set(acc, 6, a.last_ns)
+        buckets = s.buckets + i * s.nb
         for j in range(s.nb):
-            acc.append(s.buckets[i * s.nb + j])
+            _set(acc, 7 + j, buckets[j])
         out[_decode_key(<const unsigned char*>t.arena + t.key_off[i], t.key_len[i])] = acc
     return out
+
+
+cdef inline void _set(list items, Py_ssize_t i, object value):
+    Py_INCREF(value)  # PyList_SET_ITEM steals a reference
+    PyList_SET_ITEM(items, i, value)
 
 
 cdef class KeyTable:

@@ -141,34 +141,30 @@ def merge(into: list, acc: list) -> None:
         into[i] += acc[i]
 
 
-def attributes(rule: RulePlan, key: tuple) -> dict[str, str]:
+def attributes(names: tuple[str, ...], key: tuple) -> dict[str, str]:
     if key == OVERFLOW_KEY:
         return {"otel.metric.overflow": "true"}
-    return {name: value for name, value in zip(rule.dim_names, key) if value is not None}
+    if None in key:
+        return {name: value for name, value in zip(names, key) if value is not None}
+    return dict(zip(names, key))
 
 
 def to_metric(rule: RulePlan, state: dict[tuple, list], cumulative: bool,
               metadata: Mapping[str, Any] | None = None) -> m.Metric:
-    """The rule's metric, named by it, from its series' accumulators."""
+    """The rule's metric, named by it, from its series' accumulators: one pass per kind, run every flush."""
     r = rule.rule
     meta = dict(metadata or {})
     temporality = m.Temporality.CUMULATIVE if cumulative else m.Temporality.DELTA
-    points: list[m.Point] = []
-    for key, (acc, _) in state.items():
-        attrs = attributes(rule, key)
-        if rule.kind == HISTOGRAM:
-            points.append(m.HistogramPoint(
-                attrs, acc[LAST_NS], acc[COUNT], acc[TOTAL], rule.bounds, list(acc[BUCKETS:]),
-                acc[FIRST_NS], acc[MIN], acc[MAX],
-            ))
-        elif rule.kind == GAUGE:
-            points.append(m.NumberPoint(attrs, acc[LAST_NS], acc[LAST]))
-        else:
-            value = acc[COUNT] if rule.value_slot < 0 else acc[TOTAL]
-            points.append(m.NumberPoint(attrs, acc[LAST_NS], value, acc[FIRST_NS]))
+    names, items = rule.dim_names, state.items()
     if rule.kind == HISTOGRAM:
+        bounds = rule.bounds
+        points: list = [m.HistogramPoint(attributes(names, key), acc[LAST_NS], acc[COUNT], acc[TOTAL], bounds,
+                                         acc[BUCKETS:], acc[FIRST_NS], acc[MIN], acc[MAX]) for key, (acc, _) in items]
         return m.Metric(r.name, m.MetricType.HISTOGRAM, points, r.description, r.unit, temporality, metadata=meta)
     if rule.kind == GAUGE:
+        points = [m.NumberPoint(attributes(names, key), acc[LAST_NS], acc[LAST]) for key, (acc, _) in items]
         return m.Metric(r.name, m.MetricType.GAUGE, points, r.description, r.unit, metadata=meta)
+    value = COUNT if rule.value_slot < 0 else TOTAL
+    points = [m.NumberPoint(attributes(names, key), acc[LAST_NS], acc[value], acc[FIRST_NS]) for key, (acc, _) in items]
     return m.Metric(r.name, m.MetricType.SUM, points, r.description, r.unit, temporality,
                     monotonic=rule.kind == COUNTER, metadata=meta)

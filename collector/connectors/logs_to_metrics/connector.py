@@ -15,9 +15,11 @@ records it could not use (``deadletter``).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import time
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 from collector.component import Consumer, Host, Settings, Signal
 from collector.errors import ConsumeError
@@ -137,9 +139,10 @@ class Pipeline:
         return bad
 
     def flush(self, now_ns: int) -> Metrics:
-        metrics = self.aggregator.flush(self._drain(), now_ns)
-        if self.emf is not None:
-            metrics = Metrics(metrics.resource_metrics + self.emf.flush(now_ns).resource_metrics)
+        with _gc_paused():
+            metrics = self.aggregator.flush(self._drain(), now_ns)
+            if self.emf is not None:
+                metrics = Metrics(metrics.resource_metrics + self.emf.flush(now_ns).resource_metrics)
         return metrics
 
     def hand_over(self, now_ns: int) -> "PipelineState":
@@ -174,6 +177,23 @@ class PipelineState:
 
     aggregator: AggregatorState
     emf: EmfMetrics | None
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Without the cyclic collector for the duration.
+
+    A flush builds a few objects per series (100,000 series: half a million
+    lists, dicts and points), none of them in a cycle; the collector's passes
+    triggered by so many allocations were half the cost of a flush.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _merge_intervals(into: dict, other: dict) -> None:
