@@ -203,3 +203,19 @@ metrics:
     assert batched == run([otlp_request([r]) for r in records])
     assert batched[1] == {"invalid_json": 1, "not_object": 1, "missing_value": 2}
     assert [p for name, p in batched[0] if name == "last" and "'/a'" in p][0].count("value=8") == 1  # order kept: the last record of /a wins
+
+
+async def test_series_counts_per_metric_for_the_status_page():
+    from collector.extensions.status.snapshot import ReportsCardinality
+
+    cfg = config("""
+metrics:
+  - {name: a, type: counter, dimensions: [k], cardinality_limit: 2}
+  - {name: b, type: counter}
+""")
+    connector = factory.create(settings(), cfg, {Signal.METRICS: Sink()})
+    assert isinstance(connector, ReportsCardinality) and connector.series_counts() == {}
+    await connector.consume(Logs(chunks=[LineChunk(b'{"k":1}\n{"k":2}\n{"k":3}', 3)]))
+    await connector.flush()
+    assert connector.series_counts() == {"a": 2, "b": 1}  # k=1 and the overflow series
+    await connector.shutdown()

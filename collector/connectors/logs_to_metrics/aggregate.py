@@ -42,6 +42,7 @@ class Aggregator:
         self.state: list[dict[tuple, list]] = [{} for _ in plan.rules]
         #: per rule: the metadata of its metric
         self.metadata: list[Mapping[str, Any]] = [{} for _ in plan.rules]
+        self._counts: dict[str, int] = {}
 
     def add_rule(self, rule: RulePlan, metadata: Mapping[str, Any]) -> int:
         """Append a rule found in the data to the plan; its index, for the scanner's interval."""
@@ -83,6 +84,7 @@ class Aggregator:
                     del state[key]
             if state:
                 metrics.append(to_metric(rule, state, self.cumulative, metadata))
+        self._counts = {rule.rule.name: len(state) for rule, state in zip(self.plan.rules, self.state)}
         if not self.cumulative:
             self.state = [{} for _ in self.state]
         if not metrics:
@@ -111,8 +113,9 @@ class Aggregator:
                 self.state[i] = state
         return dropped
 
-    def series_count(self) -> int:
-        return sum(len(s) for s in self.state)
+    def series_counts(self) -> dict[str, int]:
+        """Series per metric at the last flush (what was emitted), for the status page."""
+        return dict(self._counts)
 
 
 @dataclass

@@ -163,6 +163,14 @@ class Pipeline:
                     dropped[name] = dropped.get(name, 0) + n
         return dropped
 
+    def series_counts(self) -> dict[str, int]:
+        """Series per metric at the last flush, EMF metrics included."""
+        counts = self.aggregator.series_counts()
+        if self.emf is not None:
+            for name, n in self.emf.aggregator.series_counts().items():
+                counts[name] = counts.get(name, 0) + n
+        return counts
+
     def _drain(self) -> list[dict[tuple, list]]:
         interval = self.scanner.drain()
         if self.records is not self.scanner:
@@ -259,6 +267,10 @@ class LogsToMetrics:
         metrics = self.pipeline.flush(time.time_ns())
         if metrics.item_count() and self.next is not None:
             await self.next.consume(metrics)
+
+    def series_counts(self) -> dict[str, int]:
+        """Series per metric at the last flush; the status page shows them beside ``cardinality_limit``."""
+        return self.pipeline.series_counts()
 
     def _overflowed(self, metric: str, n: int) -> None:
         self.settings.telemetry.add(OVERFLOWED, n, {"metric": metric},
