@@ -10,6 +10,14 @@ import zlib
 from typing import Literal
 
 import aiohttp
+
+try:  # Python 3.14's zstd module, else its backport (the package aiohttp uses for zstd)
+    from compression import zstd  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from backports import zstd  # type: ignore[no-redef]
+    except ImportError:
+        zstd = None  # type: ignore[assignment]
 from google.protobuf.message import DecodeError, Message
 from google.rpc.status_pb2 import Status
 from pydantic import Field, field_validator, model_validator
@@ -36,9 +44,12 @@ class OtlpHttpExporterConfig(ExporterConfig):
     traces_endpoint: str = Field("", description="Full URL for traces, overriding endpoint.")
     tls: TLSClientConfig = Field(default_factory=TLSClientConfig, description="TLS for https:// URLs.")
     headers: dict[str, str] = Field(default_factory=dict, description="Headers sent with every request.")
-    compression: Literal["gzip", "deflate", "none"] = Field("gzip", description="Request body compression.")
+    compression: Literal["gzip", "deflate", "zstd", "none"] = Field(
+        "gzip", description="Request body compression; zstd needs Python 3.14 or the backports.zstd package."
+    )
     compression_level: int = Field(
-        1, ge=1, le=9, description="zlib level: 1 is several times cheaper than 6 and telemetry still shrinks ~10x."
+        1, ge=1, le=9,
+        description="zlib or zstd level: 1 is several times cheaper than 6 and telemetry still shrinks ~10x.",
     )
     encoding: Literal["proto", "json"] = Field("proto", description="Body encoding: OTLP protobuf or OTLP/JSON.")
     auth: AuthConfig | None = Field(None, description="Authenticate every request with this auth extension.")
@@ -48,6 +59,13 @@ class OtlpHttpExporterConfig(ExporterConfig):
     def _url(cls, value: str) -> str:
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"invalid URL {value!r}: expected http://host:port or https://host:port")
+        return value
+
+    @field_validator("compression")
+    @classmethod
+    def _codec_available(cls, value: str) -> str:
+        if value == "zstd" and zstd is None:
+            raise ValueError("compression zstd needs Python 3.14 or the backports.zstd package; use gzip")
         return value
 
     @model_validator(mode="after")
@@ -95,10 +113,11 @@ class OtlpHttpPusher(PushExporter):
 
     def _body(self, batch: Batch) -> bytes:
         body = batch_bytes(batch) if self._config.encoding == "proto" else to_json(batch_message(batch))
-        wbits = _WBITS.get(self._config.compression)
-        if wbits is None:
+        if self._config.compression == "none":
             return body
-        packer = zlib.compressobj(self._config.compression_level, zlib.DEFLATED, wbits)
+        if self._config.compression == "zstd":
+            return zstd.compress(body, self._config.compression_level)
+        packer = zlib.compressobj(self._config.compression_level, zlib.DEFLATED, _WBITS[self._config.compression])
         return packer.compress(body) + packer.flush()
 
     async def push(self, batch: Batch) -> None:

@@ -12,9 +12,18 @@ from __future__ import annotations
 
 import logging
 import zlib
-from typing import Mapping
+from functools import partial
+from typing import Any, Callable, Mapping
 
 from aiohttp import web
+
+try:  # Python 3.14's zstd module, else its backport (the package aiohttp uses for zstd)
+    from compression import zstd  # type: ignore[import-not-found]
+except ImportError:
+    try:
+        from backports import zstd  # type: ignore[no-redef]
+    except ImportError:
+        zstd = None  # type: ignore[assignment]
 from google.protobuf.message import DecodeError
 
 from collector.auth import ServerAuthenticator, Unauthenticated, server_authenticator
@@ -31,7 +40,21 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 
 _STATUS = {Verdict.BAD_DATA: 400, Verdict.THROTTLED: 429, Verdict.UNAVAILABLE: 503}
-_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+#: Content-Encoding -> a fresh streaming decompressor (``decompress(data, max_length)``,
+#: ``eof``, ``unused_data``: zlib's and zstd's objects share that interface).
+_DECOMPRESSORS: dict[str, Callable[[], Any]] = {
+    "gzip": partial(zlib.decompressobj, 16 + zlib.MAX_WBITS),
+    "deflate": partial(zlib.decompressobj, zlib.MAX_WBITS),
+}
+_CORRUPT: tuple[type[Exception], ...] = (zlib.error,)
+if zstd is not None:
+    # A frame may ask for a window up to 2**27 bytes; bodies are capped at
+    # tens of MiB anyway, so refuse more than 16 MiB of window per request.
+    _DECOMPRESSORS["zstd"] = partial(zstd.ZstdDecompressor,
+                                     options={zstd.DecompressionParameter.window_log_max: 24})
+    _CORRUPT += (zstd.ZstdError,)
+#: Codings whose body may be several members (gzip) or frames (zstd) back to back.
+_CONCATENATED = frozenset({"gzip", "zstd"})
 
 
 class _Refused(Exception):
@@ -52,16 +75,16 @@ def decompress(body: bytes, coding: str, limit: int) -> bytes:
     coding = coding.strip().lower()
     if coding in ("", "identity"):
         return body
-    wbits = _WBITS.get(coding)
-    if wbits is None:
+    decompressor = _DECOMPRESSORS.get(coding)
+    if decompressor is None:
         raise _Refused(415, "unsupported_encoding",
-                       f"unsupported Content-Encoding {coding!r}: use gzip, deflate or none")
+                       f"unsupported Content-Encoding {coding!r}: use {', '.join(_DECOMPRESSORS)} or none")
     parts: list[bytes] = []
     size = 0
     data = body
     try:
-        while True:  # gzip allows several members back to back
-            stream = zlib.decompressobj(wbits)
+        while True:
+            stream = decompressor()
             part = stream.decompress(data, limit - size + 1)
             size += len(part)
             if size > limit:
@@ -70,9 +93,9 @@ def decompress(body: bytes, coding: str, limit: int) -> bytes:
                 raise _Refused(400, "bad_encoding", f"truncated {coding} body")
             parts.append(part)
             data = stream.unused_data
-            if not data or coding != "gzip":
+            if not data or coding not in _CONCATENATED:
                 break
-    except zlib.error as exc:
+    except _CORRUPT as exc:
         raise _Refused(400, "bad_encoding", f"corrupt {coding} body: {exc}") from None
     return b"".join(parts)
 
