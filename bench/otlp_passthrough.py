@@ -184,7 +184,8 @@ class Reencode:
         await self.next.consume(reencoded(batch))
 
 
-def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compression: str, out: Any) -> None:
+def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compression: str, queue_size: int,
+               out: Any) -> None:
     from collector.component import ComponentID, Kind, Settings, Signal
     from collector.telemetry import Telemetry
     from exporters import otlp, otlphttp
@@ -197,13 +198,16 @@ def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compressi
             cid = ComponentID.parse(id)
             return Settings(cid, kind, logging.getLogger(id), telemetry.for_component(cid, kind), frozenset(Signal))
 
+        # A bounded queue that blocks when full pushes back on the client instead of
+        # buffering: the memory a passthrough holds is then about queue_size requests.
+        queue = {"sending_queue": {"queue_size": queue_size, "blocking": True}} if queue_size else {}
         if transport == "grpc":
             config = otlp.OtlpExporterConfig(endpoint=f"127.0.0.1:{sink_ports[0]}", tls={"insecure": True},
-                                             compression=compression)
+                                             compression=compression, **queue)
             exporter = otlp.factory.create(settings("otlp", Kind.EXPORTER), config)
         else:
             config = otlphttp.OtlpHttpExporterConfig(endpoint=f"http://127.0.0.1:{sink_ports[1]}",
-                                                     compression=compression)
+                                                     compression=compression, **queue)
             exporter = otlphttp.factory.create(settings("otlphttp", Kind.EXPORTER), config)
         await exporter.start(None)
         consumer = exporter if mode == "pass" else Reencode(exporter)
@@ -232,9 +236,11 @@ class Running:
     stop: Callable[[], None]
 
 
-def start_fathom(ctx: Any, transport: str, mode: str, sink_ports: tuple[int, int], compression: str) -> Running:
+def start_fathom(ctx: Any, transport: str, mode: str, sink_ports: tuple[int, int], compression: str,
+                 queue_size: int) -> Running:
     q = ctx.Queue()
-    proc = ctx.Process(target=run_fathom, args=(transport, mode, sink_ports, compression, q), daemon=True)
+    proc = ctx.Process(target=run_fathom, args=(transport, mode, sink_ports, compression, queue_size, q),
+                       daemon=True)
     proc.start()
     grpc_port, http_port = q.get(timeout=30)
 
@@ -360,6 +366,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--no-rotel", action="store_true", help="fathom only")
+    parser.add_argument("--queue-size", type=int, default=0,
+                        help="fathom's sending queue in batches, blocking when full; 0: the exporter default")
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -404,8 +412,10 @@ def main() -> None:
                         continue  # grpcio offers gzip and deflate only
                     rows: dict[str, Row] = {}
                     subjects: list[tuple[str, Callable[[], Running]]] = [
-                        ("fathom pass", lambda: start_fathom(ctx, transport, "pass", sink_ports, compression)),
-                        ("fathom reenc", lambda: start_fathom(ctx, transport, "reenc", sink_ports, compression)),
+                        ("fathom pass", lambda: start_fathom(ctx, transport, "pass", sink_ports, compression,
+                                                             args.queue_size)),
+                        ("fathom reenc", lambda: start_fathom(ctx, transport, "reenc", sink_ports, compression,
+                                                              args.queue_size)),
                     ]
                     if not args.no_rotel and compression != "zstd":  # rotel has no zstd exporter
                         subjects.append(("rotel", lambda: start_rotel(transport, sink_ports, compression)))
