@@ -366,7 +366,8 @@ cdef double span_number(const char* b, Py_ssize_t start, Py_ssize_t end, char* s
     if digits > 15 or frac > 22:
         return span_double(b, start, end, scratch)
     v = <double>m / POW10[frac]
-    return -v if neg else v
+    # JSON's integer -0 is the int 0 to orjson (so +0.0 as a double); -0.0 stays negative zero.
+    return -v if neg and (m != 0 or dot) else v
 
 
 cdef Py_ssize_t scan_number(Ctx* c, Py_ssize_t p, int* tag) noexcept nogil:

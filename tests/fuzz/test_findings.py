@@ -19,3 +19,10 @@ def test_deeply_nested_yaml_is_a_config_error_not_a_crash():
     """PyYAML composes recursively: a few thousand '[' raised RecursionError out of the loader."""
     with pytest.raises(ConfigErrors, match="nested too deeply"):
         load_config_text("a: " + "[" * 5000)
+
+
+@pytest.mark.skipif(JsonScanner is None, reason="compiled scanner not built")
+@pytest.mark.parametrize("line", [b'{"k":"a","n":{"v":-0}}', b'{"k":"a","n":{"v":-0.0}}', b'{"k":"a","n":{"v":-0e0}}'])
+def test_negative_zero_reads_as_orjson_reads_it(line):
+    """A gauge of the JSON integer -0 was -0.0 in the compiled twin and 0.0 in the Python one."""
+    json_scanner(line)

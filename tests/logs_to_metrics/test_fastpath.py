@@ -1,5 +1,6 @@
 """The compiled scanner's own machinery: the series key table, number reading, GIL fallbacks."""
 
+import orjson
 import pytest
 
 from collector.connectors.logs_to_metrics import scan_py
@@ -31,12 +32,14 @@ NUMBERS = ["0", "-0", "-0.0", "1.5", "0.1", "0.3", "123.456", "40.123", "9999999
 
 @pytest.mark.parametrize("text", NUMBERS)
 def test_numbers_read_as_the_nearest_double(text):
-    """The fast decimal path (few digits, no exponent) and strtod agree with Python's float()."""
+    """The fast decimal path (few digits, no exponent) and strtod read numbers as the twin does:
+    orjson's value as a double (so the JSON integer -0 is 0.0, and -0.0 stays negative)."""
     plan = Plan(config("metrics: [{name: g, type: gauge, value: v}]"))
     s = TWINS["c"](plan)
     s.scan(b'{"v":%s}' % text.encode(), None, plan.consts({}, {}), 1)
     last = s.drain()[0][()][2]
-    assert last == float(text) and str(last) == str(float(text))
+    expected = float(orjson.loads(text))
+    assert last == expected and str(last) == str(expected)
 
 
 def run_both(plan, data):
