@@ -1,7 +1,7 @@
 """OTLP passthrough, fathom against rotel in the same run: generator -> collector -> sink.
 
 Workloads: logs requests of 1,000 records with 8 attributes and ~250-byte
-random bodies, and metrics requests of 1,000 data points (sums, gauges and
+bodies (random letters, or JSON access-log lines with ``--bodies access``), and metrics requests of 1,000 data points (sums, gauges and
 histograms with 4 attributes each). Every run has three processes: a sink
 that counts items and drops them, the collector under test, and the load
 generator (this process, never compressing). For each signal, transport
@@ -48,10 +48,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 ITEMS = 1000
 
 
-def make_logs_request() -> bytes:
+def make_logs_request(bodies: str = "random") -> bytes:
+    """``bodies``: ``random`` letters (the worst case for compression) or JSON ``access`` log lines."""
     from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
+    from access_log_gen import lines
+
     rng = random.Random(1)
+    access = lines(ITEMS)
     req = ExportLogsServiceRequest()
     rl = req.resource_logs.add()
     for k, v in {"service.name": "checkout", "host.name": "node-7", "k8s.pod.name": "checkout-5d9f"}.items():
@@ -63,7 +67,8 @@ def make_logs_request() -> bytes:
         rec.time_unix_nano = rec.observed_time_unix_nano = 1_700_000_000_000_000_000 + i
         rec.severity_number = 9
         rec.severity_text = "INFO"
-        rec.body.string_value = "".join(rng.choices(string.ascii_letters + " ", k=250))
+        rec.body.string_value = (next(access) if bodies == "access"
+                                 else "".join(rng.choices(string.ascii_letters + " ", k=250)))
         rec.trace_id = rng.randbytes(16)
         rec.span_id = rng.randbytes(8)
         for a in range(6):
@@ -110,7 +115,7 @@ def make_metrics_request() -> bytes:
     return req.SerializeToString()
 
 
-REQUESTS: dict[str, Callable[[], bytes]] = {"logs": make_logs_request, "metrics": make_metrics_request}
+REQUESTS: dict[str, Callable[[str], bytes]] = {"logs": make_logs_request, "metrics": lambda _: make_metrics_request()}
 
 
 # --- the sink ------------------------------------------------------------------
@@ -366,6 +371,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--no-rotel", action="store_true", help="fathom only")
+    parser.add_argument("--bodies", choices=["random", "access"], default="random",
+                        help="log bodies: random letters (compress worst) or JSON access-log lines")
     parser.add_argument("--queue-size", type=int, default=0,
                         help="fathom's sending queue in batches, blocking when full; 0: the exporter default")
     args = parser.parse_args()
@@ -380,7 +387,7 @@ def main() -> None:
           f"cpu = CPU s per million items, rss = peak MB")
     try:
         for signal in args.signals.split(","):
-            body = REQUESTS[signal]()
+            body = REQUESTS[signal](args.bodies)
             for transport in args.transports.split(","):
                 def run(port: int, requests: int) -> float:
                     return asyncio.run(generate(signal, transport, port, body, requests, args.concurrency, acked))
