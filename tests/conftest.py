@@ -27,6 +27,9 @@ def plugin_installed() -> None:
     if spec is None or not str(spec.origin).startswith(str(PLUGIN)):
         subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-build-isolation",
                         "-e", str(PLUGIN)], check=True)
+        # Subprocesses find it through the new .pth file; this process read those at start-up.
+        sys.path.insert(0, str(PLUGIN))
+        importlib.invalidate_caches()
 
 
 def free_port() -> int:
