@@ -6,6 +6,7 @@ if configured); JSON is built only when ``encoding: json`` asks for it.
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from typing import Literal
 
@@ -35,6 +36,10 @@ from exporters.otlp.common import count_partial_success, http_error
 _MEDIA = {"proto": "application/x-protobuf", "json": "application/json"}
 #: zlib window bits per Content-Encoding: gzip framing, or zlib (RFC 1950) for deflate.
 _WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
+#: Bodies this large are compressed on a worker thread: zlib and zstd release
+#: the GIL, so the event loop keeps serving instead of stalling ~13 ms on a
+#: 500 KB logs request, and a second core can take the work.
+_OFF_LOOP_BYTES = 64 * 1024
 
 
 class OtlpHttpExporterConfig(ExporterConfig):
@@ -111,10 +116,15 @@ class OtlpHttpPusher(PushExporter):
             await self._session.close()
             self._session = None
 
-    def _body(self, batch: Batch) -> bytes:
+    async def _body(self, batch: Batch) -> bytes:
         body = batch_bytes(batch) if self._config.encoding == "proto" else to_json(batch_message(batch))
         if self._config.compression == "none":
             return body
+        if len(body) < _OFF_LOOP_BYTES:
+            return self._compress(body)
+        return await asyncio.to_thread(self._compress, body)
+
+    def _compress(self, body: bytes) -> bytes:
         if self._config.compression == "zstd":
             return zstd.compress(body, self._config.compression_level)
         packer = zlib.compressobj(self._config.compression_level, zlib.DEFLATED, _WBITS[self._config.compression])
@@ -129,7 +139,7 @@ class OtlpHttpPusher(PushExporter):
             raise PermanentError(f"this exporter is not configured for {batch.signal}")
         try:
             headers = self._auth.headers() if self._auth is not None else None
-            async with self._session.post(url, data=self._body(batch), headers=headers) as response:
+            async with self._session.post(url, data=await self._body(batch), headers=headers) as response:
                 payload = await response.read()
                 media = response.content_type
                 if 200 <= response.status < 300:
