@@ -14,7 +14,7 @@ from typing import Any, Sequence
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from collector.pdata.logs import LineChunk, Logs
+from collector.pdata.logs import LineChunk, Logs, join_records
 from collector.pdata.metrics import Metric, Metrics, ResourceMetrics, ScopeMetrics
 from collector.pdata.traces import Traces
 
@@ -88,16 +88,8 @@ def _split_chunks(chunks: list[LineChunk], max_items: int) -> list[list[LineChun
                 out.append([])
                 room = max_items
             part = lines[start:start + room]
-            if chunk.ends is None:
-                piece = LineChunk(b"\n".join(part), len(part), chunk.resource, chunk.attributes, chunk.observed_time_ns)
-            else:
-                ends, pos = [], 0
-                for line in part:
-                    pos += len(line)
-                    ends.append(pos)
-                piece = LineChunk(b"".join(part), len(part), chunk.resource, chunk.attributes,
-                                  chunk.observed_time_ns, ends)
-            out[-1].append(piece)
+            data, ends = join_records(part)
+            out[-1].append(LineChunk(data, len(part), chunk.resource, chunk.attributes, chunk.observed_time_ns, ends))
             start += len(part)
             room -= len(part)
     return out

@@ -54,6 +54,22 @@ class LineChunk:
             start = end
 
 
+def join_records(records: Sequence[bytes]) -> tuple[bytes, list[int] | None]:
+    """Records as one buffer for a :class:`LineChunk`: ``(data, ends)``.
+
+    ``ends`` is None (split on newlines) unless a record holds a newline of
+    its own, so the common case stays the cheap one.
+    """
+    data = b"\n".join(records)
+    if data.count(b"\n") == max(len(records) - 1, 0):
+        return data, None
+    ends, total = [], 0
+    for record in records:
+        total += len(record)
+        ends.append(total)
+    return b"".join(records), ends
+
+
 class Logs:
     signal = Signal.LOGS
     __slots__ = ("chunks", "_request", "otlp_bytes", "_count")

@@ -35,6 +35,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from collector.component import ComponentConfig, Consumer, Factory, Host, Kind, Settings, Signal, Stability
 from collector.pdata import Batch, LineChunk, Logs, Metrics, Traces
+from collector.pdata.logs import join_records
 from collector.pdata.anyvalue import attributes_from_proto
 from collector.processors import fields
 from collector.telemetry import ITEM_NAMES
@@ -126,13 +127,7 @@ def _filter_logs(batch: Logs, keep: Callable[[Any], bool]) -> Logs:
 def _filter_chunk(chunk: LineChunk, keep: Callable[[Any], bool]) -> LineChunk:
     resource, attributes = dict(chunk.resource), dict(chunk.attributes)
     lines = [line for line in chunk.lines() if keep(fields.LogItem(resource, line=line, attributes=attributes))]
-    if chunk.ends is None:
-        data, ends = b"\n".join(lines), None
-    else:
-        data, ends, total = b"".join(lines), [], 0
-        for line in lines:
-            total += len(line)
-            ends.append(total)
+    data, ends = join_records(lines)
     return LineChunk(data, len(lines), chunk.resource, chunk.attributes, chunk.observed_time_ns, ends)
 
 

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol, Sequence
 
+from collector.pdata.logs import join_records
 from receivers.lines import Lines
 
 
@@ -49,14 +50,8 @@ class SingleLine:
 
 def joined(records: list[bytes]) -> Records:
     """Records as one buffer, with ``ends`` only when a record holds a newline."""
-    data = b"\n".join(records)
-    if data.count(b"\n") == len(records) - 1:
-        return Records(data, len(records))
-    ends, total = [], 0
-    for record in records:
-        total += len(record)
-        ends.append(total)
-    return Records(b"".join(records), len(records), ends)
+    data, ends = join_records(records)
+    return Records(data, len(records), ends)
 
 
 class Multiline:
