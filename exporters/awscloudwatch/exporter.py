@@ -14,7 +14,6 @@ configured ones.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -22,14 +21,14 @@ from typing import Any
 import orjson
 
 from collector import emf
-from collector.component import Factory, Host, Kind, Settings, Signal, Stability
+from collector.component import Factory, Kind, Settings, Signal, Stability
 from collector.errors import PermanentError
-from collector.exporterhelper import PushExporter, QueuedExporter
-from collector.pdata import Batch, Metrics
-from exporters.aws import AwsClients, AwsMetricsExporterConfig, DeltaTracker, PendingRequests, Translator
-from exporters.aws import TranslateOptions, routed
+from collector.exporterhelper import QueuedExporter
+from collector.pdata import Metrics
+from exporters.aws import AwsMetricsExporterConfig, routed
 from exporters.aws.datums import Datum, Distribution, StatisticSet
 from exporters.aws.drops import count_dropped, refusal_reason
+from exporters.aws.pusher import AwsMetricsPusher
 
 MAX_DATA = 1000
 MAX_PAYLOAD = 1_000_000  # "1 MB"; kept under 2^20 so the estimate's small error cannot matter
@@ -86,34 +85,11 @@ def requests_for(data: dict[str, list[dict[str, Any]]]) -> list[PutRequest]:
     return out
 
 
-class AwsCloudWatchExporter(PushExporter):
+class AwsCloudWatchExporter(AwsMetricsPusher[PutRequest]):
+    _config: AwsCloudWatchConfig
+
     def __init__(self, settings: Settings, config: AwsCloudWatchConfig) -> None:
-        self._settings = settings
-        self._config = config
-        self._log = settings.logger
-        self._translator = Translator(
-            TranslateOptions(config.resource_to_telemetry_conversion.enabled, config.histograms,
-                             config.detailed_metrics, MAX_VALUES),
-            DeltaTracker(config.retain_initial_value_of_delta_metric),
-        )
-        self._clients = AwsClients(region=config.region, endpoint=config.endpoint, profile=config.profile,
-                                   timeout=config.timeout, max_connections=config.sending_queue.num_consumers)
-        retry = config.retry_on_failure
-        self._pending: PendingRequests[PutRequest] = PendingRequests(
-            max_entries=config.sending_queue.queue_size + config.sending_queue.num_consumers,
-            max_age=(retry.max_elapsed_time or 3600.0) + config.timeout * 2,
-        )
-
-    async def start(self, host: Host) -> None:
-        """Nothing to open: clients, credentials and region are resolved on the first send."""
-
-    async def shutdown(self) -> None:
-        await asyncio.to_thread(self._clients.close)
-
-    async def push(self, batch: Batch) -> None:
-        if not isinstance(batch, Metrics):
-            raise PermanentError(f"awscloudwatch exports metrics, not {batch.signal}")
-        await self._pending.push(batch, lambda: asyncio.to_thread(self._requests, batch), self._put, self._refused)
+        super().__init__(settings, config, max_values=MAX_VALUES)
 
     def _requests(self, batch: Metrics, now_ms: int | None = None) -> list[PutRequest]:
         """The PutMetricData calls for ``batch``; runs in a worker thread."""
@@ -138,7 +114,7 @@ class AwsCloudWatchExporter(PushExporter):
         count_dropped(self._settings, {refusal_reason(exc): len(request.data)})
         self._log.error("CloudWatch refused %d data in %s: %s", len(request.data), request.namespace, exc)
 
-    async def _put(self, request: PutRequest) -> None:
+    async def _send(self, request: PutRequest) -> None:
         await self._clients.call("cloudwatch", "put_metric_data", Namespace=request.namespace,
                                  MetricData=request.data)
 

@@ -11,7 +11,6 @@ or expired are counted from ``rejectedLogEventsInfo``. Drops are counted in
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections import Counter
 from typing import Any
@@ -19,13 +18,13 @@ from typing import Any
 from botocore.client import BaseClient
 
 from collector import emf
-from collector.component import Factory, Host, Kind, Settings, Signal, Stability
+from collector.component import Factory, Kind, Settings, Signal, Stability
 from collector.errors import PermanentError
-from collector.exporterhelper import PushExporter, QueuedExporter
-from collector.pdata import Batch, Metrics
-from exporters.aws import AwsClients, DeltaTracker, PendingRequests, TranslateOptions, Translator
+from collector.exporterhelper import QueuedExporter
+from collector.pdata import Metrics
 from exporters.aws.drops import count_dropped, refusal_reason
 from exporters.aws.errors import code_of
+from exporters.aws.pusher import AwsMetricsPusher
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.events import EventBuilder
 from exporters.awsemf.logbatch import LogBatch, batches
@@ -42,37 +41,18 @@ def _emf_header(service: str, client: BaseClient) -> None:
         )
 
 
-class AwsEmfExporter(PushExporter):
+class AwsEmfExporter(AwsMetricsPusher[LogBatch]):
+    _config: AwsEmfConfig
+
     def __init__(self, settings: Settings, config: AwsEmfConfig) -> None:
-        self._settings = settings
-        self._config = config
-        self._log = settings.logger
-        self._translator = Translator(
-            TranslateOptions(config.resource_to_telemetry_conversion.enabled, config.histograms,
-                             config.detailed_metrics, emf.MAX_VALUES_PER_ARRAY),
-            DeltaTracker(config.retain_initial_value_of_delta_metric),
-        )
+        super().__init__(settings, config, max_values=emf.MAX_VALUES_PER_ARRAY, customize=_emf_header)
         self._events = EventBuilder(config)
-        self._clients = AwsClients(region=config.region, endpoint=config.endpoint, profile=config.profile,
-                                   timeout=config.timeout, max_connections=config.sending_queue.num_consumers,
-                                   customize=_emf_header)
-        retry = config.retry_on_failure
-        self._pending: PendingRequests[LogBatch] = PendingRequests(
-            max_entries=config.sending_queue.queue_size + config.sending_queue.num_consumers,
-            max_age=(retry.max_elapsed_time or 3600.0) + config.timeout * 2,
-        )
 
-    async def start(self, host: Host) -> None:
-        """Nothing to open: clients, credentials and region are resolved on the first send."""
-
-    async def shutdown(self) -> None:
-        await asyncio.to_thread(self._clients.close)
-
-    async def push(self, batch: Batch) -> None:
-        if not isinstance(batch, Metrics):
-            raise PermanentError(f"awsemf exports metrics, not {batch.signal}")
-        send = self._print if self._config.output_destination == "stdout" else self._put
-        await self._pending.push(batch, lambda: asyncio.to_thread(self._requests, batch), send, self._refused)
+    async def _send(self, request: LogBatch) -> None:
+        if self._config.output_destination == "stdout":
+            await self._print(request)
+        else:
+            await self._put(request)
 
     def _requests(self, batch: Metrics) -> list[LogBatch]:
         """The PutLogEvents requests for ``batch``; runs in a worker thread (CPU work, off the loop)."""

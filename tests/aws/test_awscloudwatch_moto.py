@@ -59,7 +59,7 @@ async def test_statistic_sets_and_high_resolution(moto):
     (datum,) = requests[0].data
     assert datum["StatisticValues"] == {"SampleCount": 6, "Sum": 120.0, "Minimum": 2.0, "Maximum": 60.0}
     assert datum["StorageResolution"] == 1 and datum["Unit"] == "Milliseconds"
-    await exp._put(requests[0])
+    await exp._send(requests[0])
     cw = client("cloudwatch", moto)
     assert stat(cw, "Fathom/Stats", "latency", {}, "Sum") == [120.0]
     assert stat(cw, "Fathom/Stats", "latency", {}, "Maximum") == [60.0]
