@@ -10,7 +10,7 @@ graph checked for cycles. Errors carry file, line, column and key path.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -99,6 +99,12 @@ class ResolvedConfig:
 
 _SECTIONS = (Kind.RECEIVER, Kind.PROCESSOR, Kind.EXPORTER, Kind.CONNECTOR, Kind.EXTENSION)
 
+Components = dict[tuple[Kind, ComponentID], ComponentSpec]
+#: every (kind, key) written in the config, valid or not
+Declared = set[tuple[Kind, str]]
+#: records one issue: (path, message, suggestion)
+Report = Callable[..., None]
+
 
 def resolve(loaded: LoadedConfig, registry: Registry) -> ResolvedConfig:
     """Check the whole config. Raises ConfigErrors listing every problem found."""
@@ -124,12 +130,13 @@ def resolve(loaded: LoadedConfig, registry: Registry) -> ResolvedConfig:
     return ResolvedConfig(components, pipelines, extensions, service, loaded, list(loaded.warnings))
 
 
-def _file_order(issue: ConfigIssue) -> tuple:
+def _file_order(issue: ConfigIssue) -> tuple[int, str, int, int]:
     p = issue.position
     return (0, p.file, p.line, p.column) if p else (1, "", 0, 0)
 
 
-def _resolve_components(loaded, registry, issue, issues) -> dict[tuple[Kind, ComponentID], ComponentSpec]:
+def _resolve_components(loaded: LoadedConfig, registry: Registry, issue: Report,
+                        issues: list[ConfigIssue]) -> Components:
     out: dict[tuple[Kind, ComponentID], ComponentSpec] = {}
     for kind in _SECTIONS:
         section = loaded.data.get(kind.section)
@@ -170,7 +177,7 @@ def _resolve_components(loaded, registry, issue, issues) -> dict[tuple[Kind, Com
     return out
 
 
-def _resolve_service(loaded, issue, issues) -> ServiceConfig | None:
+def _resolve_service(loaded: LoadedConfig, issue: Report, issues: list[ConfigIssue]) -> ServiceConfig | None:
     raw = loaded.data.get("service")
     if raw is None:
         issue((), "the 'service' section is missing: it lists the pipelines to run")
@@ -188,7 +195,8 @@ def _resolve_service(loaded, issue, issues) -> ServiceConfig | None:
     return service
 
 
-def _resolve_pipelines(service: ServiceConfig, components, declared, issue) -> dict[str, PipelineSpec]:
+def _resolve_pipelines(service: ServiceConfig, components: Components, declared: Declared,
+                       issue: Report) -> dict[str, PipelineSpec]:
     out = {}
     signal_names = [s.value for s in Signal]
     for name, pipeline in service.pipelines.items():
@@ -214,7 +222,7 @@ def _resolve_pipelines(service: ServiceConfig, components, declared, issue) -> d
 
 
 def _references(names: list[str], path: Path, kinds: tuple[Kind, ...], signal: Signal,
-                components, declared, issue) -> list[ComponentID]:
+                components: Components, declared: Declared, issue: Report) -> list[ComponentID]:
     """Check one list of a pipeline; connectors are looked up as the second kind."""
     role = kinds[0]
     ids: list[ComponentID] = []
@@ -248,13 +256,14 @@ def _references(names: list[str], path: Path, kinds: tuple[Kind, ...], signal: S
     return ids
 
 
-def _resolve_extensions(service: ServiceConfig, components, declared, issue) -> list[ComponentID]:
+def _resolve_extensions(service: ServiceConfig, components: Components, declared: Declared,
+                        issue: Report) -> list[ComponentID]:
     # Extensions carry no signal: pass any, the support check is skipped for them.
     return _references(service.extensions, ("service", "extensions"), (Kind.EXTENSION,),
                        Signal.LOGS, components, declared, issue)
 
 
-def _check_connectors(pipelines: dict[str, PipelineSpec], components, issue) -> None:
+def _check_connectors(pipelines: dict[str, PipelineSpec], components: Components, issue: Report) -> None:
     """A connector must end at least one pipeline and start one, for a pair it supports."""
     for (kind, id), spec in components.items():
         if kind is not Kind.CONNECTOR:
@@ -281,7 +290,7 @@ def _check_connectors(pipelines: dict[str, PipelineSpec], components, issue) -> 
                             "from the pipelines that export to it")
 
 
-def _check_cycles(pipelines: dict[str, PipelineSpec], connectors: set[ComponentID], issue) -> None:
+def _check_cycles(pipelines: dict[str, PipelineSpec], connectors: set[ComponentID], issue: Report) -> None:
     """Connectors join pipelines; data must never flow back into a pipeline it came from.
 
     Only connectors join: a receiver and an exporter that share an id (the
