@@ -15,7 +15,7 @@ import os
 import signal
 from typing import Any, Callable, Iterator
 
-from collector.component import ComponentID, Kind
+from collector.component import ComponentID, Kind, Settings
 from collector.config import ConfigErrors
 from collector.graph import Graph, StartError, build
 from collector.resolve import ResolvedConfig
@@ -121,9 +121,7 @@ class Service:
         log.info("configuration reloaded", extra={"pipelines": sorted(config.pipelines)})
 
 
-def _extension_settings(telemetry: Telemetry, id: ComponentID):
-    from collector.component import Settings
-
+def _extension_settings(telemetry: Telemetry, id: ComponentID) -> Settings:
     return Settings(id, Kind.EXTENSION, logging.getLogger(f"fathom.extension.{id}"),
                     telemetry.for_component(id, Kind.EXTENSION))
 
