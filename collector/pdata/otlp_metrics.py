@@ -7,6 +7,11 @@ Every metric type, int/double values, exemplars, flags, attributes of every
 ``AnyValue`` type, schema urls, scope attributes and metric metadata survive
 a round trip.
 
+Both directions go through a twin of the OTLP request type in which every
+``KeyValue`` field is plain ``bytes`` (same field numbers, so the wire format
+is identical): attribute sets then cross the Python boundary as a tuple of
+bytes, and ``AttributeMemo`` converts each distinct set once per batch.
+
 Two corners the internal model cannot tell apart: a number point or exemplar
 without a value (OTLP leaves the ``value`` oneof unset, usually together with
 ``FLAG_NO_RECORDED_VALUE``) decodes as ``0.0``, and ``Resource.entity_refs``
@@ -15,12 +20,18 @@ is not carried.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
-from opentelemetry.proto.metrics.v1 import metrics_pb2 as pb
+from opentelemetry.proto.common.v1 import common_pb2
+from opentelemetry.proto.metrics.v1 import metrics_pb2
+from opentelemetry.proto.resource.v1 import resource_pb2
 
-from collector.pdata.anyvalue import attributes_from_proto, to_anyvalue
+from collector.pdata.anyvalue import AttributeMemo
 from collector.pdata.metrics import (
     Buckets,
     Exemplar,
@@ -39,6 +50,28 @@ from collector.pdata.metrics import (
 )
 
 _TEMPORALITIES = {t.value: t for t in Temporality}
+_KEY_VALUE = ".opentelemetry.proto.common.v1.KeyValue"
+
+
+@functools.cache
+def _raw_request() -> type[Message]:
+    """``ExportMetricsServiceRequest`` with ``KeyValue`` fields as bytes, in a pool of its own."""
+    pool = descriptor_pool.DescriptorPool()
+
+    def raw_key_values(messages: Any) -> None:
+        for message in messages:
+            for f in message.field:
+                if f.type_name == _KEY_VALUE:
+                    f.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
+                    f.ClearField("type_name")
+            raw_key_values(message.nested_type)
+
+    for module in (common_pb2, resource_pb2, metrics_pb2, metrics_service_pb2):
+        file = descriptor_pb2.FileDescriptorProto()
+        module.DESCRIPTOR.CopyToProto(file)
+        raw_key_values(file.message_type)
+        pool.Add(file)
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(ExportMetricsServiceRequest.DESCRIPTOR.full_name))
 
 
 def decode_request(data: bytes) -> list[ResourceMetrics]:
@@ -46,56 +79,29 @@ def decode_request(data: bytes) -> list[ResourceMetrics]:
 
     Raises ``google.protobuf.message.DecodeError`` on malformed bytes.
     """
-    return from_proto(ExportMetricsServiceRequest.FromString(data))
+    return _Decoder().request(_raw_request().FromString(data))
+
+
+def from_proto(request: ExportMetricsServiceRequest) -> list[ResourceMetrics]:
+    """Build model objects from a request; the request is only read."""
+    return decode_request(request.SerializeToString())
 
 
 def encode(batch: Metrics) -> bytes:
     """The batch as a serialized ``ExportMetricsServiceRequest``, reusing received bytes."""
     if batch.otlp_bytes is not None:
         return batch.otlp_bytes
-    return to_proto(batch).SerializeToString()
+    request = _raw_request()()
+    _Encoder().request(request, batch.resource_metrics)
+    return request.SerializeToString()
+
+
+def to_proto(batch: Metrics) -> ExportMetricsServiceRequest:
+    """A new request holding the batch."""
+    return ExportMetricsServiceRequest.FromString(encode(batch))
 
 
 # --- OTLP to model -----------------------------------------------------------
-
-
-def from_proto(request: ExportMetricsServiceRequest) -> list[ResourceMetrics]:
-    """Build model objects from a request; the request is only read."""
-    out = []
-    for rm in request.resource_metrics:
-        scopes = []
-        for sm in rm.scope_metrics:
-            s = sm.scope
-            scope = Scope(s.name, s.version, attributes_from_proto(s.attributes), s.dropped_attributes_count)
-            scopes.append(ScopeMetrics(scope, [_metric(m) for m in sm.metrics], sm.schema_url))
-        resource = Resource(attributes_from_proto(rm.resource.attributes), rm.resource.dropped_attributes_count)
-        out.append(ResourceMetrics(resource, scopes, rm.schema_url))
-    return out
-
-
-def _metric(m: pb.Metric) -> Metric:
-    kind = m.WhichOneof("data")
-    out = Metric(m.name, MetricType.GAUGE, [], m.description, m.unit, metadata=attributes_from_proto(m.metadata))
-    if kind == "gauge":
-        out.points = [_number_point(p) for p in m.gauge.data_points]
-    elif kind == "sum":
-        out.type = MetricType.SUM
-        out.points = [_number_point(p) for p in m.sum.data_points]
-        out.temporality = _temporality(m.sum.aggregation_temporality)
-        out.monotonic = m.sum.is_monotonic
-    elif kind == "histogram":
-        out.type = MetricType.HISTOGRAM
-        out.points = [_histogram_point(p) for p in m.histogram.data_points]
-        out.temporality = _temporality(m.histogram.aggregation_temporality)
-    elif kind == "exponential_histogram":
-        out.type = MetricType.EXPONENTIAL_HISTOGRAM
-        out.points = [_exponential_point(p) for p in m.exponential_histogram.data_points]
-        out.temporality = _temporality(m.exponential_histogram.aggregation_temporality)
-    elif kind == "summary":
-        out.type = MetricType.SUMMARY
-        out.points = [_summary_point(p) for p in m.summary.data_points]
-    # A metric with no data oneof set stays an empty gauge: nothing to lose.
-    return out
 
 
 def _temporality(value: int) -> Temporality:
@@ -103,171 +109,203 @@ def _temporality(value: int) -> Temporality:
     return _TEMPORALITIES.get(value, Temporality.UNSPECIFIED)
 
 
-def _value(p: pb.NumberDataPoint | pb.Exemplar) -> float | int:
+def _value(p: Any) -> float | int:
     return p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
-
-
-def _exemplars(exemplars: Any) -> list[Exemplar]:
-    return [
-        Exemplar(e.time_unix_nano, _value(e), attributes_from_proto(e.filtered_attributes), e.trace_id, e.span_id)
-        for e in exemplars
-    ]
 
 
 def _optional(p: Any, name: str) -> float | None:
     return getattr(p, name) if p.HasField(name) else None
 
 
-def _number_point(p: pb.NumberDataPoint) -> NumberPoint:
-    return NumberPoint(
-        attributes_from_proto(p.attributes), p.time_unix_nano, _value(p), p.start_time_unix_nano,
-        _exemplars(p.exemplars), p.flags,
-    )
+class _Decoder:
+    """One request's decoding, sharing one attribute memo."""
 
+    __slots__ = ("attributes",)
 
-def _histogram_point(p: pb.HistogramDataPoint) -> HistogramPoint:
-    return HistogramPoint(
-        attributes_from_proto(p.attributes), p.time_unix_nano, p.count, _optional(p, "sum"),
-        tuple(p.explicit_bounds), list(p.bucket_counts), p.start_time_unix_nano,
-        _optional(p, "min"), _optional(p, "max"), _exemplars(p.exemplars), p.flags,
-    )
+    def __init__(self) -> None:
+        self.attributes = AttributeMemo().decode
 
+    def request(self, request: Any) -> list[ResourceMetrics]:
+        attributes, out = self.attributes, []
+        for rm in request.resource_metrics:
+            scopes = []
+            for sm in rm.scope_metrics:
+                s = sm.scope
+                scope = Scope(s.name, s.version, attributes(s.attributes), s.dropped_attributes_count)
+                scopes.append(ScopeMetrics(scope, [self.metric(m) for m in sm.metrics], sm.schema_url))
+            resource = Resource(attributes(rm.resource.attributes), rm.resource.dropped_attributes_count)
+            out.append(ResourceMetrics(resource, scopes, rm.schema_url))
+        return out
 
-def _exponential_point(p: pb.ExponentialHistogramDataPoint) -> ExponentialHistogramPoint:
-    return ExponentialHistogramPoint(
-        attributes_from_proto(p.attributes), p.time_unix_nano, p.count, _optional(p, "sum"), p.scale,
-        p.zero_count, Buckets(p.positive.offset, list(p.positive.bucket_counts)),
-        Buckets(p.negative.offset, list(p.negative.bucket_counts)), p.start_time_unix_nano,
-        _optional(p, "min"), _optional(p, "max"), p.zero_threshold, _exemplars(p.exemplars), p.flags,
-    )
+    def metric(self, m: Any) -> Metric:
+        kind = m.WhichOneof("data")
+        out = Metric(m.name, MetricType.GAUGE, [], m.description, m.unit, metadata=self.attributes(m.metadata))
+        if kind == "gauge":
+            out.points = [self.number_point(p) for p in m.gauge.data_points]
+        elif kind == "sum":
+            out.type = MetricType.SUM
+            out.points = [self.number_point(p) for p in m.sum.data_points]
+            out.temporality = _temporality(m.sum.aggregation_temporality)
+            out.monotonic = m.sum.is_monotonic
+        elif kind == "histogram":
+            out.type = MetricType.HISTOGRAM
+            out.points = [self.histogram_point(p) for p in m.histogram.data_points]
+            out.temporality = _temporality(m.histogram.aggregation_temporality)
+        elif kind == "exponential_histogram":
+            out.type = MetricType.EXPONENTIAL_HISTOGRAM
+            out.points = [self.exponential_point(p) for p in m.exponential_histogram.data_points]
+            out.temporality = _temporality(m.exponential_histogram.aggregation_temporality)
+        elif kind == "summary":
+            out.type = MetricType.SUMMARY
+            out.points = [self.summary_point(p) for p in m.summary.data_points]
+        # A metric with no data oneof set stays an empty gauge: nothing to lose.
+        return out
 
+    def exemplars(self, exemplars: Any) -> list[Exemplar]:
+        if not exemplars:
+            return []
+        return [
+            Exemplar(e.time_unix_nano, _value(e), self.attributes(e.filtered_attributes), e.trace_id, e.span_id)
+            for e in exemplars
+        ]
 
-def _summary_point(p: pb.SummaryDataPoint) -> SummaryPoint:
-    return SummaryPoint(
-        attributes_from_proto(p.attributes), p.time_unix_nano, p.count, p.sum,
-        [(q.quantile, q.value) for q in p.quantile_values], p.start_time_unix_nano, p.flags,
-    )
+    def number_point(self, p: Any) -> NumberPoint:
+        return NumberPoint(
+            self.attributes(p.attributes), p.time_unix_nano, _value(p), p.start_time_unix_nano,
+            self.exemplars(p.exemplars), p.flags,
+        )
+
+    def histogram_point(self, p: Any) -> HistogramPoint:
+        return HistogramPoint(
+            self.attributes(p.attributes), p.time_unix_nano, p.count, _optional(p, "sum"),
+            tuple(p.explicit_bounds), list(p.bucket_counts), p.start_time_unix_nano,
+            _optional(p, "min"), _optional(p, "max"), self.exemplars(p.exemplars), p.flags,
+        )
+
+    def exponential_point(self, p: Any) -> ExponentialHistogramPoint:
+        return ExponentialHistogramPoint(
+            self.attributes(p.attributes), p.time_unix_nano, p.count, _optional(p, "sum"), p.scale,
+            p.zero_count, Buckets(p.positive.offset, list(p.positive.bucket_counts)),
+            Buckets(p.negative.offset, list(p.negative.bucket_counts)), p.start_time_unix_nano,
+            _optional(p, "min"), _optional(p, "max"), p.zero_threshold, self.exemplars(p.exemplars), p.flags,
+        )
+
+    def summary_point(self, p: Any) -> SummaryPoint:
+        return SummaryPoint(
+            self.attributes(p.attributes), p.time_unix_nano, p.count, p.sum,
+            [(q.quantile, q.value) for q in p.quantile_values], p.start_time_unix_nano, p.flags,
+        )
 
 
 # --- model to OTLP -----------------------------------------------------------
 
 
-def to_proto(batch: Metrics) -> ExportMetricsServiceRequest:
-    """A new request holding the batch; decodes ``otlp_bytes`` if that is all there is."""
-    request = ExportMetricsServiceRequest()
-    for rm in batch.resource_metrics:
-        prm = request.resource_metrics.add()
-        prm.schema_url = rm.schema_url
-        _put_attributes(prm.resource.attributes, rm.resource.attributes)
-        prm.resource.dropped_attributes_count = rm.resource.dropped_attributes_count
-        for sm in rm.scope_metrics:
-            psm = prm.scope_metrics.add()
-            psm.schema_url = sm.schema_url
-            scope = psm.scope
-            scope.name, scope.version = sm.scope.name, sm.scope.version
-            _put_attributes(scope.attributes, sm.scope.attributes)
-            scope.dropped_attributes_count = sm.scope.dropped_attributes_count
-            for metric in sm.metrics:
-                _put_metric(psm.metrics.add(), metric)
-    return request
-
-
-def _put_attributes(field: Any, attributes: Any) -> None:
-    for key, value in attributes.items():
-        kv = field.add()
-        kv.key = key
-        to_anyvalue(value, kv.value)
-
-
-def _put_metric(out: pb.Metric, metric: Metric) -> None:
-    out.name, out.description, out.unit = metric.name, metric.description, metric.unit
-    _put_attributes(out.metadata, metric.metadata)
-    kind = metric.type
-    if kind is MetricType.GAUGE:
-        out.gauge.SetInParent()
-        for p in metric.points:
-            _put_number_point(out.gauge.data_points.add(), p)  # type: ignore[arg-type]
-    elif kind is MetricType.SUM:
-        out.sum.SetInParent()
-        out.sum.aggregation_temporality = metric.temporality.value  # type: ignore[assignment]
-        out.sum.is_monotonic = metric.monotonic
-        for p in metric.points:
-            _put_number_point(out.sum.data_points.add(), p)  # type: ignore[arg-type]
-    elif kind is MetricType.HISTOGRAM:
-        out.histogram.SetInParent()
-        out.histogram.aggregation_temporality = metric.temporality.value  # type: ignore[assignment]
-        for p in metric.points:
-            _put_histogram_point(out.histogram.data_points.add(), p)  # type: ignore[arg-type]
-    elif kind is MetricType.EXPONENTIAL_HISTOGRAM:
-        out.exponential_histogram.SetInParent()
-        out.exponential_histogram.aggregation_temporality = metric.temporality.value  # type: ignore[assignment]
-        for p in metric.points:
-            _put_exponential_point(out.exponential_histogram.data_points.add(), p)  # type: ignore[arg-type]
-    else:
-        out.summary.SetInParent()
-        for p in metric.points:
-            _put_summary_point(out.summary.data_points.add(), p)  # type: ignore[arg-type]
-
-
-def _put_value(out: pb.NumberDataPoint | pb.Exemplar, value: float | int) -> None:
+def _is_int(value: float | int) -> bool:
     # bool is an int subclass but not an OTLP integer: it goes out as a double.
-    if isinstance(value, int) and not isinstance(value, bool):
-        out.as_int = value
-    else:
-        out.as_double = value
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
-def _put_common(out: Any, p: Any) -> None:
-    _put_attributes(out.attributes, p.attributes)
-    out.time_unix_nano = p.time_ns
-    out.start_time_unix_nano = p.start_time_ns
-    out.flags = p.flags
+class _Encoder:
+    """One batch's encoding into the raw-attribute request, sharing one attribute memo.
 
+    Each message is built by one ``add(**fields)`` call; ``None`` leaves an
+    optional field unset.
+    """
 
-def _put_exemplars(field: Any, exemplars: list[Exemplar]) -> None:
-    for e in exemplars:
-        out = field.add()
-        _put_attributes(out.filtered_attributes, e.filtered_attributes)
-        out.time_unix_nano = e.time_ns
-        _put_value(out, e.value)
-        out.trace_id, out.span_id = e.trace_id, e.span_id
+    __slots__ = ("attributes",)
 
+    def __init__(self) -> None:
+        self.attributes = AttributeMemo().encode
 
-def _put_number_point(out: pb.NumberDataPoint, p: NumberPoint) -> None:
-    _put_common(out, p)
-    _put_value(out, p.value)
-    _put_exemplars(out.exemplars, p.exemplars)
+    def request(self, out: Any, resource_metrics: list[ResourceMetrics]) -> None:
+        attributes = self.attributes
+        for rm in resource_metrics:
+            r = rm.resource
+            prm = out.resource_metrics.add(schema_url=rm.schema_url)
+            prm.resource.attributes.extend(attributes(r.attributes))
+            prm.resource.dropped_attributes_count = r.dropped_attributes_count
+            for sm in rm.scope_metrics:
+                s = sm.scope
+                psm = prm.scope_metrics.add(schema_url=sm.schema_url)
+                psm.scope.name, psm.scope.version = s.name, s.version
+                psm.scope.attributes.extend(attributes(s.attributes))
+                psm.scope.dropped_attributes_count = s.dropped_attributes_count
+                add = psm.metrics.add
+                for metric in sm.metrics:
+                    self.metric(add(name=metric.name, description=metric.description, unit=metric.unit,
+                                    metadata=attributes(metric.metadata)), metric)
 
+    def metric(self, out: Any, metric: Metric) -> None:
+        kind, points = metric.type, metric.points
+        if kind is MetricType.GAUGE:
+            out.gauge.SetInParent()
+            self.number_points(out.gauge.data_points, points)
+        elif kind is MetricType.SUM:
+            out.sum.SetInParent()
+            out.sum.aggregation_temporality = metric.temporality.value
+            out.sum.is_monotonic = metric.monotonic
+            self.number_points(out.sum.data_points, points)
+        elif kind is MetricType.HISTOGRAM:
+            out.histogram.SetInParent()
+            out.histogram.aggregation_temporality = metric.temporality.value
+            self.histogram_points(out.histogram.data_points, points)
+        elif kind is MetricType.EXPONENTIAL_HISTOGRAM:
+            out.exponential_histogram.SetInParent()
+            out.exponential_histogram.aggregation_temporality = metric.temporality.value
+            self.exponential_points(out.exponential_histogram.data_points, points)
+        else:
+            out.summary.SetInParent()
+            self.summary_points(out.summary.data_points, points)
 
-def _put_optional(out: Any, p: Any, *names: str) -> None:
-    for name in names:
-        value = getattr(p, name)
-        if value is not None:
-            setattr(out, name, value)
+    def exemplars(self, field: Any, exemplars: list[Exemplar]) -> None:
+        attributes, add = self.attributes, field.add
+        for e in exemplars:
+            out = add(filtered_attributes=attributes(e.filtered_attributes), time_unix_nano=e.time_ns,
+                      trace_id=e.trace_id, span_id=e.span_id)
+            if _is_int(e.value):
+                out.as_int = e.value
+            else:
+                out.as_double = e.value
 
+    def number_points(self, field: Any, points: Any) -> None:
+        attributes, add = self.attributes, field.add
+        for p in points:
+            if _is_int(p.value):
+                out = add(attributes=attributes(p.attributes), time_unix_nano=p.time_ns,
+                          start_time_unix_nano=p.start_time_ns, flags=p.flags, as_int=p.value)
+            else:
+                out = add(attributes=attributes(p.attributes), time_unix_nano=p.time_ns,
+                          start_time_unix_nano=p.start_time_ns, flags=p.flags, as_double=p.value)
+            if p.exemplars:
+                self.exemplars(out.exemplars, p.exemplars)
 
-def _put_histogram_point(out: pb.HistogramDataPoint, p: HistogramPoint) -> None:
-    _put_common(out, p)
-    out.count = p.count
-    _put_optional(out, p, "sum", "min", "max")
-    out.explicit_bounds.extend(p.bounds)
-    out.bucket_counts.extend(p.bucket_counts)
-    _put_exemplars(out.exemplars, p.exemplars)
+    def histogram_points(self, field: Any, points: Any) -> None:
+        attributes, add = self.attributes, field.add
+        for p in points:
+            out = add(attributes=attributes(p.attributes), time_unix_nano=p.time_ns,
+                      start_time_unix_nano=p.start_time_ns, flags=p.flags, count=p.count, sum=p.sum,
+                      min=p.min, max=p.max, explicit_bounds=p.bounds, bucket_counts=p.bucket_counts)
+            if p.exemplars:
+                self.exemplars(out.exemplars, p.exemplars)
 
+    def exponential_points(self, field: Any, points: Any) -> None:
+        attributes, add = self.attributes, field.add
+        for p in points:
+            out = add(attributes=attributes(p.attributes), time_unix_nano=p.time_ns,
+                      start_time_unix_nano=p.start_time_ns, flags=p.flags, count=p.count, sum=p.sum,
+                      min=p.min, max=p.max, scale=p.scale, zero_count=p.zero_count,
+                      zero_threshold=p.zero_threshold)
+            for side, buckets in ((out.positive, p.positive), (out.negative, p.negative)):
+                side.offset = buckets.offset
+                side.bucket_counts.extend(buckets.counts)
+            if p.exemplars:
+                self.exemplars(out.exemplars, p.exemplars)
 
-def _put_exponential_point(out: pb.ExponentialHistogramDataPoint, p: ExponentialHistogramPoint) -> None:
-    _put_common(out, p)
-    out.count, out.scale, out.zero_count, out.zero_threshold = p.count, p.scale, p.zero_count, p.zero_threshold
-    _put_optional(out, p, "sum", "min", "max")
-    for side, buckets in ((out.positive, p.positive), (out.negative, p.negative)):
-        side.offset = buckets.offset
-        side.bucket_counts.extend(buckets.counts)
-    _put_exemplars(out.exemplars, p.exemplars)
-
-
-def _put_summary_point(out: pb.SummaryDataPoint, p: SummaryPoint) -> None:
-    _put_common(out, p)
-    out.count, out.sum = p.count, p.sum
-    for quantile, value in p.quantiles:
-        q = out.quantile_values.add()
-        q.quantile, q.value = quantile, value
+    def summary_points(self, field: Any, points: Any) -> None:
+        attributes, add = self.attributes, field.add
+        for p in points:
+            out = add(attributes=attributes(p.attributes), time_unix_nano=p.time_ns,
+                      start_time_unix_nano=p.start_time_ns, flags=p.flags, count=p.count, sum=p.sum)
+            quantile = out.quantile_values.add
+            for q, value in p.quantiles:
+                quantile(quantile=q, value=value)

@@ -118,3 +118,21 @@ def test_int_and_double_values_stay_distinct():
     points = from_proto(req)[0].scope_metrics[0].metrics[0].points
     assert [type(p.value) for p in points] == [int, float]
     assert from_proto(to_proto(m.Metrics(from_proto(req)))) == from_proto(req)
+
+
+def test_equal_but_different_attribute_values_keep_their_types_within_a_batch():
+    # 1 == True == 1.0 and 0.0 == -0.0: the per-batch attribute memo must not merge them.
+    values = [1, True, 1.0, 0.0, -0.0, 1, [1], {"a": 1}, b"1", "1"]
+    points = [m.NumberPoint({"k": v}, 0, 0) for v in values]
+    batch = m.Metrics([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
+        m.Metric("g", m.MetricType.GAUGE, points)])])])
+    request = ExportMetricsServiceRequest.FromString(encode(batch))
+    got = [p.attributes[0].value for p in request.resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points]
+    assert [v.WhichOneof("value") for v in got] == [
+        "int_value", "bool_value", "double_value", "double_value", "double_value", "int_value", "array_value",
+        "kvlist_value", "bytes_value", "string_value"]
+    assert str(got[4].double_value) == "-0.0"
+    decoded = decode_request(encode(batch))[0].scope_metrics[0].metrics[0].points
+    assert [type(p.attributes["k"]) for p in decoded] == [type(v) for v in values]
+    decoded[0].attributes["k"] = 2  # each point owns its dict, even when the memo served it
+    assert decoded[5].attributes == {"k": 1}
