@@ -58,6 +58,7 @@ cdef extern from "key_table.h" nogil:
     int fp_table_init(fp_table* t, uint64_t seed, uint64_t hash_mask)
     void fp_table_free(fp_table* t)
     int64_t fp_table_find_or_add(fp_table* t, const char* key, size_t n, int* added)
+    int64_t fp_table_find_or_add_hashed(fp_table* t, const char* key, size_t n, uint64_t h, int* added)
     uint64_t fp_table_hash(const fp_table* t, const char* key, size_t n)
     void fp_table_prefetch_slot(const fp_table* t, uint64_t h)
     int64_t fp_table_prefetch_key(const fp_table* t, uint64_t h)
@@ -70,7 +71,6 @@ cdef extern from *:
 
 DEF BLOCK = 1024
 DEF PREFETCH = 16      # lines between a key's slot prefetch and its lookup
-cdef uint64_t PF_NONE = <uint64_t>-1  # no prefetch for this (line, rule); a real hash equal to it just skips one
 DEF MAX_DEPTH = 1024
 
 cdef enum Tag:
@@ -591,6 +591,11 @@ cdef struct Series:  # one rule's accumulators for the interval, by the key tabl
     Py_ssize_t cap
     int nb
 
+cdef struct Prepared:  # a (line, rule)'s series key, built and hashed once for its prefetch and its lookup
+    uint64_t hash
+    Py_ssize_t off     # in JsonScanner.key
+    Py_ssize_t klen    # or a K_ code
+
 cdef struct BadAt:  # a bad record: its index in the scan call, and its first reason
     Py_ssize_t index
     int reason
@@ -623,10 +628,11 @@ cdef void series_free(Series* s) noexcept nogil:
     s.buckets = NULL
 
 
-cdef int series_add(Series* s, const char* key, Py_ssize_t klen, RuleC* rc, double value, int64_t ts) noexcept nogil:
-    """Count one value into the key's series (created at ``ts`` when new); -1 when out of memory."""
+cdef int series_add(Series* s, const char* key, Py_ssize_t klen, uint64_t h, RuleC* rc, double value,
+                    int64_t ts) noexcept nogil:
+    """Count one value into the series of the key (hashed: ``h``), created at ``ts`` when new; -1 when out of memory."""
     cdef int added
-    cdef int64_t i = fp_table_find_or_add(&s.keys, key, klen, &added)
+    cdef int64_t i = fp_table_find_or_add_hashed(&s.keys, key, klen, h, &added)
     cdef Py_ssize_t j
     cdef Acc* a
     cdef void* p
@@ -723,15 +729,17 @@ cdef class JsonScanner:
     cdef Py_ssize_t* ends_in  # explicit record ends, clamped to the buffer
     cdef Py_ssize_t ends_cap
     cdef char* scratch
-    cdef char* key
+    cdef char* key            # the block's prepared keys, then scratch keys of the GIL path
     cdef Py_ssize_t key_cap
+    cdef Py_ssize_t key_used  # bytes of ``key`` holding prepared keys
     cdef bint track_bad       # keep BadAt entries (dead-lettering); off, a bad record costs only its count
     cdef BadAt* bad_at
     cdef Py_ssize_t nbad_at, bad_at_cap
     cdef bint bad_at_oom
     cdef Py_ssize_t line_base # index of the block's first line in this scan call
     cdef Py_ssize_t cur       # index in the block of the line being parsed or applied
-    cdef uint64_t* pf_hash    # BLOCK x nrules: key hashes, prefetch to lookup
+    cdef Prepared* prep       # BLOCK x nrules: series keys, from prefetch to lookup
+    cdef Py_ssize_t nprepared # lines of the block with their keys prepared
 
     def __init__(self, plan, *, bad_records=False):
         cdef RuleC* r
@@ -792,7 +800,7 @@ cdef class JsonScanner:
         self._build_trie(plan.body_slots)
         self.spans = <Span*>_grow(NULL, BLOCK * self.nslots * sizeof(Span))
         self.status = <int*>_grow(NULL, BLOCK * sizeof(int))
-        self.pf_hash = <uint64_t*>_grow(NULL, BLOCK * max(self.nrules, 1) * sizeof(uint64_t))
+        self.prep = <Prepared*>_grow(NULL, BLOCK * max(self.nrules, 1) * sizeof(Prepared))
         self.scratch = <char*>_grow(NULL, self.max_len + 64)
         self.key_cap = 256
         self.key = <char*>_grow(NULL, self.key_cap)
@@ -810,7 +818,7 @@ cdef class JsonScanner:
                 series_free(&self.series[i])
         free(self.crules); free(self.series); free(self.body); free(self.float_slots)
         free(self.spans); free(self.status); free(self.ends_in); free(self.scratch); free(self.key)
-        free(self.bad_at); free(self.pf_hash)
+        free(self.bad_at); free(self.prep)
         free(self.trie.first); free(self.trie.count); free(self.trie.slot); free(self.trie.sub_lo)
         free(self.trie.sub_hi); free(self.trie.sub_slots); free(self.trie.child_node)
         free(self.trie.key_off); free(self.trie.key_len)
@@ -902,6 +910,7 @@ cdef class JsonScanner:
             self.line_base = seen
             with nogil:
                 n = self._parse_block(total, nends)
+                self.nprepared = self.key_used = 0
                 i = self._fast_run(0, n, &err)
             if err:
                 raise MemoryError()
@@ -955,25 +964,29 @@ cdef class JsonScanner:
         """Apply parsed lines i.. of the block in order; the first that needs the GIL, or n.
 
         The series tables outgrow the cache (100,000 user ids): PREFETCH
-        lines ahead the key's slot is fetched, half as far ahead its key
-        bytes and accumulator, so a lookup rarely waits for memory.
+        lines ahead the line's keys are built and hashed and their slots
+        fetched, half as far ahead their key bytes and accumulators, so a
+        lookup rarely waits for memory and reuses the key and hash.
         """
         cdef int applied
         cdef Py_ssize_t j
-        if not self.any_needs_gil:
-            for j in range(i, min(i + PREFETCH, n)):
-                self._prefetch_slots(j)
-            for j in range(i, min(i + PREFETCH // 2, n)):
-                self._prefetch_series(j)
+        if self.any_needs_gil:  # every parsed line needs the GIL: nothing to prepare
+            return self._skip_run(i, n)
+        for j in range(max(i, self.nprepared), min(i + PREFETCH, n)):
+            if self._prepare(j) < 0:
+                err[0] = 1
+                return n
+        for j in range(i, min(i + PREFETCH // 2, n)):
+            self._prefetch_series(j)
         while i < n:
-            if not self.any_needs_gil:
-                if i + PREFETCH < n:
-                    self._prefetch_slots(i + PREFETCH)
-                if i + PREFETCH // 2 < n:
-                    self._prefetch_series(i + PREFETCH // 2)
+            if i + PREFETCH < n and i + PREFETCH >= self.nprepared and self._prepare(i + PREFETCH) < 0:
+                err[0] = 1
+                return n
+            if i + PREFETCH // 2 < n:
+                self._prefetch_series(i + PREFETCH // 2)
             if self.status[i] == L_OK:
                 self.cur = i
-                applied = self._fast(self.spans + i * self.nslots)
+                applied = self._fast(self.spans + i * self.nslots, self.prep + i * self.nrules)
                 if applied == A_NEEDS_GIL:
                     return i
                 if applied == A_NO_MEMORY:
@@ -982,46 +995,58 @@ cdef class JsonScanner:
             i += 1
         return n
 
-    cdef void _prefetch_slots(self, Py_ssize_t j) noexcept nogil:
-        """Hash line j's series keys (kept for ``_prefetch_series``) and prefetch their slots."""
+    cdef Py_ssize_t _skip_run(self, Py_ssize_t i, Py_ssize_t n) noexcept nogil:
+        """The first parsed line from i on (bad and blank lines are done with), or n."""
+        while i < n and self.status[i] != L_OK:
+            i += 1
+        return i
+
+    cdef int _prepare(self, Py_ssize_t j) noexcept nogil:
+        """Build and hash line j's series keys, after the block's others, and prefetch their slots; -1 when out of memory."""
         cdef int r
         cdef Py_ssize_t klen
-        cdef uint64_t* h = self.pf_hash + (j % BLOCK) * self.nrules
+        cdef Prepared* pr = self.prep + j * self.nrules
+        self.nprepared = j + 1
         for r in range(self.nrules):
-            h[r] = PF_NONE
-            if self.status[j] != L_OK or self.crules[r].needs_gil:
+            pr[r].klen = K_SKIP
+            if self.status[j] != L_OK:
                 continue
-            klen = self._key_c(self.spans + j * self.nslots, &self.crules[r])
+            klen = self._key_c(self.spans + j * self.nslots, &self.crules[r], self.key_used)
+            if klen == K_NO_MEMORY:
+                return -1
+            pr[r].klen = klen
             if klen >= 0:
-                h[r] = fp_table_hash(&self.series[r].keys, self.key, klen)
-                fp_table_prefetch_slot(&self.series[r].keys, h[r])
+                pr[r].off = self.key_used
+                pr[r].hash = fp_table_hash(&self.series[r].keys, self.key + self.key_used, klen)
+                self.key_used += klen
+                fp_table_prefetch_slot(&self.series[r].keys, pr[r].hash)
+        return 0
 
     cdef void _prefetch_series(self, Py_ssize_t j) noexcept nogil:
         """With line j's slots cached: prefetch its keys' bytes and accumulators."""
         cdef int r
         cdef int64_t index
         cdef Series* sr
-        cdef uint64_t* h = self.pf_hash + (j % BLOCK) * self.nrules
+        cdef Prepared* pr = self.prep + j * self.nrules
         for r in range(self.nrules):
-            if h[r] == PF_NONE:
+            if pr[r].klen < 0:
                 continue
             sr = &self.series[r]
-            index = fp_table_prefetch_key(&sr.keys, h[r])
+            index = fp_table_prefetch_key(&sr.keys, pr[r].hash)
             if index >= 0 and index < sr.cap:
                 prefetch(&sr.acc[index])
                 if sr.nb:
                     prefetch(&sr.buckets[index * sr.nb])
 
-    cdef int _fast(self, Span* spans) noexcept nogil:
-        """Apply the rules to one parsed line without the GIL, or say it needs the GIL (before changing anything)."""
+    cdef int _fast(self, Span* spans, Prepared* pr) noexcept nogil:
+        """Apply the rules to one parsed line, its keys prepared, without the GIL, or say it needs the GIL
+        (before changing anything)."""
         cdef const char* buf = self.ctx.buf
         cdef int64_t ts = self.now_ns
         cdef int r, st, j
         cdef RuleC* rc
         cdef double value
         cdef Py_ssize_t klen
-        if self.any_needs_gil:
-            return A_NEEDS_GIL
         for j in range(self.nfloat_slots):
             if spans[self.float_slots[j]].tag == T_FLOAT:
                 return A_NEEDS_GIL
@@ -1042,14 +1067,15 @@ cdef class JsonScanner:
                 if st:
                     self._count(R_MISSING_VALUE + st - 1)
                     continue
-            klen = self._key_c(spans, rc)
+            klen = pr[r].klen
             if klen == K_SKIP:
                 continue
             if klen == K_WRONG_TYPE:
                 self._count(R_WRONG_TYPE)
                 continue
-            if klen < 0 or series_add(&self.series[r], self.key, klen, rc, value, ts) < 0:
-                return A_NO_MEMORY  # (K_NEEDS_GIL cannot happen: floats were ruled out above)
+            # (K_NEEDS_GIL cannot happen: floats were ruled out above)
+            if series_add(&self.series[r], self.key + pr[r].off, klen, pr[r].hash, rc, value, ts) < 0:
+                return A_NO_MEMORY
         return A_DONE
 
     cdef int _slow(self, Span* spans, list consts, list memos) except -1:
@@ -1060,6 +1086,7 @@ cdef class JsonScanner:
         cdef double value
         cdef int st = 2
         cdef RuleC* rc
+        cdef uint64_t h
         if self.ts_slot >= 0:
             if self.body[self.ts_slot]:
                 st = epoch_timestamp(buf, spans[self.ts_slot], self.ts_format, self.scratch, &ts)
@@ -1083,13 +1110,14 @@ cdef class JsonScanner:
                 if st:
                     self._count(R_MISSING_VALUE + st - 1)
                     continue
-            klen = self._key_py(spans, consts, rc)
+            klen = self._key_py(spans, consts, rc, self.key_used)
             if klen == K_SKIP:
                 continue
             if klen == K_WRONG_TYPE:
                 self._count(R_WRONG_TYPE)
                 continue
-            if series_add(&self.series[r], self.key, klen, rc, value, ts) < 0:
+            h = fp_table_hash(&self.series[r].keys, self.key + self.key_used, klen)
+            if series_add(&self.series[r], self.key + self.key_used, klen, h, rc, value, ts) < 0:
                 raise MemoryError()
         return 0
 
@@ -1122,7 +1150,7 @@ cdef class JsonScanner:
     cdef bint _where(self, Span* spans, list consts, object rule, dict memo) except -1:
         """The rule's condition, memoised on the raw text of the body fields it reads."""
         cdef const char* buf = self.ctx.buf
-        cdef Py_ssize_t klen = 0, ln
+        cdef Py_ssize_t at = self.key_used, klen = at, ln
         cdef Span s
         for slot in rule.where_slots:
             if self.body[slot]:
@@ -1134,7 +1162,7 @@ cdef class JsonScanner:
                 memcpy(self.key + klen + 1, &ln, 4)
                 memcpy(self.key + klen + 5, buf + s.start, ln)
                 klen += 5 + ln
-        mkey = PyBytes_FromStringAndSize(self.key, klen)
+        mkey = PyBytes_FromStringAndSize(self.key + at, klen - at)
         hit = memo.get(mkey)
         if hit is None:
             row = list(consts)
@@ -1155,9 +1183,9 @@ cdef class JsonScanner:
         out[0] = float(v)
         return 0
 
-    cdef Py_ssize_t _key_c(self, Span* spans, RuleC* rc) noexcept nogil:
-        """Dimension values into ``self.key``: its length, or a K_ code. Body fields only."""
-        cdef Py_ssize_t klen = 0
+    cdef Py_ssize_t _key_c(self, Span* spans, RuleC* rc, Py_ssize_t at) noexcept nogil:
+        """Dimension values into ``self.key`` from ``at``: their length, or a K_ code. Body fields only."""
+        cdef Py_ssize_t klen = at
         cdef int j, st
         for j in range(rc.ndims):
             st = self._put_dim(spans[rc.dim_slots[j]], &klen)
@@ -1165,11 +1193,11 @@ cdef class JsonScanner:
                 st = self._put_missing(rc, j, &klen)
             if st < 0:
                 return st
-        return klen
+        return klen - at
 
-    cdef Py_ssize_t _key_py(self, Span* spans, list consts, RuleC* rc) except K_NO_MEMORY:
+    cdef Py_ssize_t _key_py(self, Span* spans, list consts, RuleC* rc, Py_ssize_t at) except K_NO_MEMORY:
         """As ``_key_c``, with resource and attribute fields and float dimensions too."""
-        cdef Py_ssize_t klen = 0
+        cdef Py_ssize_t klen = at
         cdef int j, st, slot
         for j in range(rc.ndims):
             slot = rc.dim_slots[j]
@@ -1186,7 +1214,7 @@ cdef class JsonScanner:
                 raise MemoryError()
             if st < 0:
                 return st
-        return klen
+        return klen - at
 
     cdef int _put_dim(self, Span s, Py_ssize_t* klen) noexcept nogil:
         """A body field's dimension text as the twin writes it: 0 added, 1 missing, or a K_ code."""

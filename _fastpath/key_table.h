@@ -156,9 +156,9 @@ static inline int64_t fp_table_prefetch_key(const fp_table *t, uint64_t h) {
     return -1;
 }
 
-/* Index of the key, adding it as index n when new (then *added is 1); -1 when out of memory. */
-static inline int64_t fp_table_find_or_add(fp_table *t, const char *key, size_t n, int *added) {
-    uint64_t h = fp_hash(key, n, t->seed) & t->hash_mask;
+/* Index of the key, whose fp_table_hash is h, adding it as index n when new (then *added is 1);
+ * -1 when out of memory. */
+static inline int64_t fp_table_find_or_add_hashed(fp_table *t, const char *key, size_t n, uint64_t h, int *added) {
     size_t i = h & t->mask;
     *added = 0;
     for (;;) {
@@ -180,6 +180,11 @@ static inline int64_t fp_table_find_or_add(fp_table *t, const char *key, size_t 
     if (t->n * 2 > t->mask + 1 && fp_table_rehash(t) < 0)
         return -1;
     return (int64_t)(t->n - 1);
+}
+
+/* As fp_table_find_or_add_hashed, hashing the key here. */
+static inline int64_t fp_table_find_or_add(fp_table *t, const char *key, size_t n, int *added) {
+    return fp_table_find_or_add_hashed(t, key, n, fp_table_hash(t, key, n), added);
 }
 
 #endif
