@@ -32,6 +32,8 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 
 import os
 
+cimport cython
+
 from collector.connectors.logs_to_metrics import scan_py
 from collector.connectors.logs_to_metrics.plan import (
     COMPOUND, COUNTER, LINE_REASONS, RULE_REASONS, TS_EPOCH_MS, TS_EPOCH_S, TS_RFC3339,
@@ -464,7 +466,9 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
                         klen = q - p - 1
                         key = b + p + 1
                     child = find_child(c, node, key, klen)
-                    if child >= 0:  # a repeated key replaces the earlier value, nested slots too
+                    # A repeated key replaces the earlier value, nested slots too (a leaf's
+                    # own slot is simply overwritten below).
+                    if child >= 0 and c.trie.count[child]:
                         for i in range(c.trie.sub_lo[child], c.trie.sub_hi[child]):
                             c.spans[c.trie.sub_slots[i]].tag = T_MISSING
                 p = skip_ws(b, q + 1, end)
@@ -704,6 +708,7 @@ cdef void* _grow(void* p, size_t n) except NULL:
 
 
 
+@cython.final  # its cdef methods are called directly, not through a vtable, and can be inlined
 cdef class JsonScanner:
     """Same interface and results as ``scan_py.Scanner`` for JSON lines."""
 
