@@ -31,8 +31,9 @@ class Registry:
     @classmethod
     def discover(cls) -> "Registry":
         registry = cls()
+        installed = entry_points()  # one scan of every distribution's metadata, not one per group
         for kind, group in GROUPS.items():
-            registry._entry_points[kind] = {ep.name: ep for ep in entry_points(group=group)}
+            registry._entry_points[kind] = {ep.name: ep for ep in installed.select(group=group)}
         return registry
 
     def register(self, factory: Factory) -> None:
