@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from collector.component import Consumer, Kind
-from collector.connectors.top_contributors import OTHER_ATTRIBUTES
 from collector.fanout import clone
 from collector.pdata import Batch, Metrics
 
@@ -55,6 +54,12 @@ def tap(graph: Any, config: Any) -> dict[str, tuple[LastWindow, Any]]:
 
 def rankings(taps: dict[str, tuple[LastWindow, Any]]) -> list[dict[str, Any]]:
     """Per connector and rule: the last window's top K, the rest, the total and the error bound."""
+    if not taps:
+        return []
+    # Not a top-level import: the connector's module loads its sketch library (and numpy), which a
+    # status page without a top_contributors connector must not make every start-up pay for.
+    from collector.connectors.top_contributors import OTHER_ATTRIBUTES
+
     out = []
     for id, (window, config) in taps.items():
         values = _by_name(window.last) if window.last is not None else {}
