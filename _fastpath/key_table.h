@@ -58,8 +58,18 @@ static inline uint64_t fp_hash(const char *p, size_t n, uint64_t seed) {
         p += 8;
         n -= 8;
     }
-    w = 0;
-    memcpy(&w, p, n);
+    /* The last 0-7 bytes, every one of them read, with fixed-size loads (no call to memcpy). */
+    if (n >= 4) {
+        uint32_t lo, hi;
+        memcpy(&lo, p, 4);
+        memcpy(&hi, p + n - 4, 4);
+        w = (uint64_t)lo | ((uint64_t)hi << 32);
+    } else if (n) {
+        w = (uint64_t)(unsigned char)p[0] | ((uint64_t)(unsigned char)p[n / 2] << 8)
+            | ((uint64_t)(unsigned char)p[n - 1] << 16);
+    } else {
+        w = 0;
+    }
     return fp_mix(h ^ fp_mix(w ^ (seed + n)));
 }
 
