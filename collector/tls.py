@@ -10,12 +10,14 @@ naming the key and the path, never a bare ``ssl.SSLError``.
 from __future__ import annotations
 
 import ssl
-from typing import Iterable, Literal
+from typing import TYPE_CHECKING, Iterable, Literal
 
-import grpc
 from pydantic import Field, model_validator
 
 from collector.component import ComponentConfig
+
+if TYPE_CHECKING:  # grpc is imported by the methods that build its credentials: HTTP-only configs skip it
+    import grpc
 
 TLSVersion = Literal["1.2", "1.3"]
 _VERSIONS = {"1.2": ssl.TLSVersion.TLSv1_2, "1.3": ssl.TLSVersion.TLSv1_3}
@@ -79,6 +81,8 @@ class TLSServerConfig(ComponentConfig):
         self.ssl_context()  # the same checks, so both transports fail alike on a bad file
         key, cert = read_pem("key_file", self.key_file), read_pem("cert_file", self.cert_file)
         ca = read_pem("client_ca_file", self.client_ca_file) if self.client_ca_file else None
+        import grpc
+
         return grpc.ssl_server_credentials([(key, cert)], ca, require_client_auth=ca is not None)
 
 
@@ -126,6 +130,8 @@ class TLSClientConfig(ComponentConfig):
         ca = read_pem("ca_file", self.ca_file) if self.ca_file else None
         key = read_pem("key_file", self.key_file) if self.key_file else None
         cert = read_pem("cert_file", self.cert_file) if self.cert_file else None
+        import grpc
+
         return grpc.ssl_channel_credentials(ca, key, cert)
 
     def grpc_options(self) -> list[tuple[str, str]]:

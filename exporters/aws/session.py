@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any, Callable
-
-import botocore.session
-from botocore.client import BaseClient
-from botocore.config import Config
+from typing import TYPE_CHECKING, Any, Callable
 
 from collector import __version__
 from exporters.aws.errors import classify
+
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
 
 
 class AwsClients:
@@ -34,13 +33,13 @@ class AwsClients:
         self._region = region or None
         self._endpoint = endpoint or None
         self._profile = profile or None
-        self._config = Config(
-            user_agent_extra=f"fathom/{__version__}",
-            retries={"total_max_attempts": 1},
-            connect_timeout=timeout or 60,
-            read_timeout=timeout or 60,
-            max_pool_connections=max_connections,
-        )
+        self._config_args = {
+            "user_agent_extra": f"fathom/{__version__}",
+            "retries": {"total_max_attempts": 1},
+            "connect_timeout": timeout or 60,
+            "read_timeout": timeout or 60,
+            "max_pool_connections": max_connections,
+        }
         self._customize = customize
         self._clients: dict[str, BaseClient] = {}
         self._lock = threading.Lock()
@@ -50,9 +49,14 @@ class AwsClients:
         with self._lock:
             client = self._clients.get(service)
             if client is None:
+                # Imported here, in the worker thread, not at start-up: botocore's session and config
+                # modules take ~0.1 s to import and a collector with no sends yet does not need them.
+                import botocore.session
+                from botocore.config import Config
+
                 session = botocore.session.Session(profile=self._profile)
                 client = session.create_client(service, region_name=self._region, endpoint_url=self._endpoint,
-                                               config=self._config)
+                                               config=Config(**self._config_args))
                 if self._customize is not None:
                     self._customize(service, client)
                 self._clients[service] = client

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import sys
 from collections import Counter
-from typing import Any
-
-from botocore.client import BaseClient
+from typing import TYPE_CHECKING, Any
 
 from collector import emf
 from collector.component import Factory, Kind, Settings, Signal, Stability
@@ -28,6 +26,9 @@ from exporters.aws.pusher import AwsMetricsPusher
 from exporters.awsemf.config import AwsEmfConfig
 from exporters.awsemf.events import EventBuilder
 from exporters.awsemf.logbatch import LogBatch, batches
+
+if TYPE_CHECKING:  # botocore's client module is imported when the first client is built
+    from botocore.client import BaseClient
 
 _EMF_HEADER = ("x-amzn-logs-format", "json/emf")
 
