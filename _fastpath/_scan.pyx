@@ -59,6 +59,8 @@ cdef extern from "key_table.h" nogil:
         size_t* key_len
     int fp_table_init(fp_table* t, uint64_t seed, uint64_t hash_mask)
     void fp_table_free(fp_table* t)
+    void fp_copy(char* dst, const char* src, size_t n)
+    bint fp_equal(const char* a, const char* b, size_t n)
     int64_t fp_table_find_or_add(fp_table* t, const char* key, size_t n, int* added)
     int64_t fp_table_find_or_add_hashed(fp_table* t, const char* key, size_t n, uint64_t h, int* added)
     uint64_t fp_table_hash(const fp_table* t, const char* key, size_t n)
@@ -420,7 +422,7 @@ cdef inline int find_child(Ctx* c, int node, const char* key, Py_ssize_t n) noex
     for i in range(t.count[node]):
         e = t.first[node] + i
         if t.key_len[e] == n and (n == 0 or t.keys[t.key_off[e]] == key[0]) \
-                and memcmp(t.keys + t.key_off[e], key, n) == 0:
+                and fp_equal(t.keys + t.key_off[e], key, n):
             return t.child_node[e]
     return -1
 
@@ -1269,7 +1271,7 @@ cdef class JsonScanner:
         if self._reserve(klen[0] + 5 + ln) < 0:
             return K_NO_MEMORY
         self._put_header(klen[0], ln)
-        memcpy(self.key + klen[0] + 5, text, ln)
+        fp_copy(self.key + klen[0] + 5, text, ln)
         klen[0] += 5 + ln
         return 0
 

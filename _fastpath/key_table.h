@@ -73,6 +73,62 @@ static inline uint64_t fp_hash(const char *p, size_t n, uint64_t seed) {
     return fp_mix(h ^ fp_mix(w ^ (seed + n)));
 }
 
+/* Series keys and the field names matched against them are a few to a few dozen
+ * bytes: copied and compared inline, a word at a time with overlapping loads at the
+ * end, rather than through calls to libc's memcpy and memcmp. Neither reads outside
+ * [p, p + n). */
+static inline void fp_copy(char *dst, const char *src, size_t n) {
+    uint64_t w;
+    uint32_t u, v;
+    if (n >= 8) {
+        size_t i;
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&w, src + i, 8);
+            memcpy(dst + i, &w, 8);
+        }
+        memcpy(&w, src + n - 8, 8);
+        memcpy(dst + n - 8, &w, 8);
+    } else if (n >= 4) {
+        memcpy(&u, src, 4);
+        memcpy(&v, src + n - 4, 4);
+        memcpy(dst, &u, 4);
+        memcpy(dst + n - 4, &v, 4);
+    } else {
+        for (size_t i = 0; i < n; i++)
+            dst[i] = src[i];
+    }
+}
+
+static inline int fp_equal(const char *a, const char *b, size_t n) {
+    uint64_t x, y;
+    uint32_t u, v;
+    if (n >= 8) {
+        size_t i;
+        for (i = 0; i + 8 < n; i += 8) {
+            memcpy(&x, a + i, 8);
+            memcpy(&y, b + i, 8);
+            if (x != y)
+                return 0;
+        }
+        memcpy(&x, a + n - 8, 8);
+        memcpy(&y, b + n - 8, 8);
+        return x == y;
+    }
+    if (n >= 4) {
+        memcpy(&u, a, 4);
+        memcpy(&v, b, 4);
+        if (u != v)
+            return 0;
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return u == v;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* 0 on success, -1 when out of memory. */
 static inline int fp_table_init(fp_table *t, uint64_t seed, uint64_t hash_mask) {
     memset(t, 0, sizeof(*t));
@@ -175,7 +231,7 @@ static inline int64_t fp_table_find_or_add_hashed(fp_table *t, const char *key, 
         fp_slot *s = &t->slots[i];
         if (s->index < 0)
             break;
-        if (s->hash == h && s->len == n && memcmp(t->arena + s->off, key, n) == 0)
+        if (s->hash == h && s->len == n && fp_equal(t->arena + s->off, key, n))
             return s->index;
         i = (i + 1) & t->mask;
     }
