@@ -23,8 +23,13 @@ rotel 0.0.1a15 gzips its exports even when told ``none`` (by flag or
 environment; the sink gz column shows it), so it runs once per transport, as
 the gzip peer, and every fathom row is compared with that run.
 
+fathom's sending queue blocks when full (by batches or by bytes) rather
+than drop: the run waits for every item, and a collector slower than the
+generator holds its queue's bound, not the whole run, in memory.
+
     python bench/otlp_passthrough.py [--signals logs,metrics] [--transports http,grpc]
         [--compressions none,gzip,zstd] [--requests 300] [--concurrency 8] [--no-rotel]
+        [--queue-size N] [--queue-mib N]
 """
 
 from __future__ import annotations
@@ -191,7 +196,7 @@ class Reencode:
 
 
 def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compression: str, queue_size: int,
-               out: Any) -> None:
+               queue_mib: int, out: Any) -> None:
     from collector.component import ComponentID, Kind, Settings, Signal
     from collector.telemetry import Telemetry
     from exporters import otlp, otlphttp
@@ -204,9 +209,11 @@ def run_fathom(transport: str, mode: str, sink_ports: tuple[int, int], compressi
             cid = ComponentID.parse(id)
             return Settings(cid, kind, logging.getLogger(id), telemetry.for_component(cid, kind), frozenset(Signal))
 
-        # A bounded queue that blocks when full pushes back on the client instead of
-        # buffering: the memory a passthrough holds is then about queue_size requests.
-        queue = {"sending_queue": {"queue_size": queue_size, "blocking": True}} if queue_size else {}
+        # The sending queue blocks when full (queue_size batches or max_size_mib bytes): it
+        # pushes back on the client instead of dropping, which a run that waits for every item
+        # needs; the memory a passthrough holds is then about the queue's bound.
+        queue = {"sending_queue": {"blocking": True, **({"queue_size": queue_size} if queue_size else {}),
+                                   **({"max_size_mib": queue_mib} if queue_mib >= 0 else {})}}
         if transport == "grpc":
             config = otlp.OtlpExporterConfig(endpoint=f"127.0.0.1:{sink_ports[0]}", tls={"insecure": True},
                                              compression=compression, **queue)
@@ -243,9 +250,9 @@ class Running:
 
 
 def start_fathom(ctx: Any, transport: str, mode: str, sink_ports: tuple[int, int], compression: str,
-                 queue_size: int) -> Running:
+                 queue_size: int, queue_mib: int) -> Running:
     q = ctx.Queue()
-    proc = ctx.Process(target=run_fathom, args=(transport, mode, sink_ports, compression, queue_size, q),
+    proc = ctx.Process(target=run_fathom, args=(transport, mode, sink_ports, compression, queue_size, queue_mib, q),
                        daemon=True)
     proc.start()
     grpc_port, http_port = q.get(timeout=30)
@@ -375,7 +382,9 @@ def main() -> None:
     parser.add_argument("--bodies", choices=["random", "access"], default="random",
                         help="log bodies: random letters (compress worst) or JSON access-log lines")
     parser.add_argument("--queue-size", type=int, default=0,
-                        help="fathom's sending queue in batches, blocking when full; 0: the exporter default")
+                        help="fathom's sending queue in batches (always blocking when full); 0: the exporter default")
+    parser.add_argument("--queue-mib", type=int, default=-1,
+                        help="fathom's sending queue bound in MiB (max_size_mib); -1: the exporter default")
     args = parser.parse_args()
 
     ctx = mp.get_context("spawn")
@@ -428,7 +437,8 @@ def main() -> None:
                         continue  # grpcio offers gzip and deflate only
                     rows: dict[str, Row] = {}
                     for mode in ("pass", "reenc"):
-                        running = start_fathom(ctx, transport, mode, sink_ports, compression, args.queue_size)
+                        running = start_fathom(ctx, transport, mode, sink_ports, compression, args.queue_size,
+                                               args.queue_mib)
                         try:
                             rows[mode] = timed(f"fathom {mode}", running)
                         finally:

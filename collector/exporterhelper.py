@@ -23,11 +23,33 @@ from pydantic import Field
 from collector.component import ComponentConfig, ComponentID, Host, Settings
 from collector.configtypes import Duration
 from collector.errors import PermanentError, RefusedError, RetryableError
-from collector.pdata import codec
+from collector.pdata import Logs, Metrics, codec
 from collector.queues import DiskQueue, MemoryQueue, WhenFull
 
 if TYPE_CHECKING:
     from collector.pdata import Batch
+
+
+#: The memory queue's default bound in MiB: what a passthrough holds stays
+#: well inside a 150 MB process while the count bound stays 1000 batches.
+MEMORY_QUEUE_MIB = 64
+#: What a metric point in model form counts as for that bound: about its OTLP
+#: encoding with a few attributes (1,000-point requests of 4-attribute sums,
+#: gauges and histograms are 142 KiB), not the larger Python objects.
+METRIC_POINT_BYTES = 144
+
+
+def queued_size(item: "Batch | bytes") -> int:
+    """A cheap size estimate of a queued batch: its OTLP bytes or line data when it holds them."""
+    if isinstance(item, bytes):
+        return len(item)
+    if item.otlp_bytes is not None:
+        return len(item.otlp_bytes)
+    if isinstance(item, Metrics):
+        return item.item_count() * METRIC_POINT_BYTES
+    if isinstance(item, Logs) and item.chunks is not None:
+        return sum(len(chunk.data) for chunk in item.chunks)
+    return item.request.ByteSize()
 
 
 class QueueConfig(ComponentConfig):
@@ -46,7 +68,18 @@ class QueueConfig(ComponentConfig):
     storage: str | None = Field(
         None, description="A storage extension (such as file_storage) that persists the queue across restarts."
     )
-    max_size_mib: int = Field(0, ge=0, description="With storage: the most disk the queue may use; 0 is no bound.")
+    max_size_mib: int | None = Field(
+        None, ge=0,
+        description="The most the queue may hold, in MiB, besides queue_size; a full queue acts as when_full "
+                    "and blocking say. In memory (default %d) batches count as their OTLP size, metrics in "
+                    "model form as %d bytes a point, and batches being sent count until sent; with storage "
+                    "(default 0) it bounds the disk used. 0 is no bound." % (MEMORY_QUEUE_MIB, METRIC_POINT_BYTES),
+    )
+
+    def size_bytes(self, persistent: bool) -> int:
+        """``max_size_mib`` in bytes, its default depending on where the queue lives."""
+        mib = self.max_size_mib if self.max_size_mib is not None else 0 if persistent else MEMORY_QUEUE_MIB
+        return mib << 20
 
 
 class RetryConfig(ComponentConfig):
@@ -123,7 +156,11 @@ class QueuedExporter:
             return
         qc = self.config.sending_queue
         if qc.enabled:
-            self._queue = self._open_queue(host) if qc.storage else MemoryQueue(qc.queue_size, qc.when_full)
+            if qc.storage:
+                self._queue = self._open_queue(host)
+            else:
+                self._queue = MemoryQueue(qc.queue_size, qc.when_full, max_bytes=qc.size_bytes(False),
+                                          size_of=queued_size)
         await self.pusher.start(host)
         self._started = True
         inherited, self._inherited = self._inherited, []
@@ -142,7 +179,7 @@ class QueuedExporter:
         if storage is None or not hasattr(storage, "queue_options"):
             raise RuntimeError(f"sending_queue.storage: {qc.storage!r} is not a running storage extension "
                                "(configure it under extensions: and list it in service.extensions)")
-        queue = DiskQueue(capacity=qc.queue_size, max_bytes=qc.max_size_mib << 20, when_full=qc.when_full,
+        queue = DiskQueue(capacity=qc.queue_size, max_bytes=qc.size_bytes(True), when_full=qc.when_full,
                           **storage.queue_options(self.settings.kind.value, self.settings.id))
         report = queue.open()
         if report.recovered or report.torn_bytes:

@@ -24,7 +24,7 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from collector.periodic import Periodic
 
@@ -47,52 +47,102 @@ class Fsync(str, enum.Enum):
 
 
 class MemoryQueue(Generic[T]):
-    """An asyncio queue with the sending-queue interface."""
+    """Items held in memory, bounded by count and, when ``max_bytes`` is set, by size.
 
-    def __init__(self, capacity: int, when_full: WhenFull = WhenFull.DROP_NEWEST) -> None:
+    ``size_of`` gives an item's size; the byte bound covers items queued and
+    items taken but not yet done (both are held in memory), so a slow backend
+    cannot make the process grow past it. An item larger than the whole bound
+    is still accepted when nothing else is held, or it could never be sent.
+    """
+
+    def __init__(self, capacity: int, when_full: WhenFull = WhenFull.DROP_NEWEST, *, max_bytes: int = 0,
+                 size_of: Callable[[T], int] = lambda item: 0) -> None:
         self.capacity = capacity
         self.when_full = when_full
-        self._queue: asyncio.Queue[T] = asyncio.Queue(capacity)
-        self._in_flight: dict[int, T] = {}
+        self.max_bytes = max_bytes
+        self.size_of = size_of
+        self._queue: collections.deque[tuple[T, int]] = collections.deque()
+        self._in_flight: dict[int, tuple[T, int]] = {}
+        self._bytes = 0  # queued and in flight
         self._tokens = itertools.count()
+        self._has_items = asyncio.Event()
+        self._has_room = asyncio.Event()
+        self._all_done = asyncio.Event()
+        self._signal()
 
     def qsize(self) -> int:
-        return self._queue.qsize()
+        return len(self._queue)
+
+    def size_bytes(self) -> int:
+        """Bytes held: queued and in flight."""
+        return self._bytes
+
+    def _full(self, size: int) -> bool:
+        if len(self._queue) >= self.capacity:
+            return True
+        return bool(self.max_bytes) and self._bytes > 0 and self._bytes + size > self.max_bytes
 
     def offer(self, item: T) -> tuple[bool, T | None]:
         """Add without waiting: (accepted, item dropped to make room or None)."""
+        size = self.size_of(item)
         dropped = None
-        if self._queue.full() and self.when_full is WhenFull.DROP_OLDEST and not self._queue.empty():
-            dropped = self._queue.get_nowait()
-            self._queue.task_done()
-        try:
-            self._queue.put_nowait(item)
-        except asyncio.QueueFull:
-            return False, dropped
+        if self._full(size):
+            if self.when_full is WhenFull.DROP_NEWEST or not self._queue:
+                return False, None
+            dropped, dropped_size = self._queue.popleft()
+            self._bytes -= dropped_size
+            if self._full(size):
+                self._signal()
+                return False, dropped
+        self._append(item, size)
         return True, dropped
 
     async def put(self, item: T) -> None:
-        await self._queue.put(item)
+        size = self.size_of(item)
+        while self._full(size):
+            self._has_room.clear()
+            await self._has_room.wait()
+        self._append(item, size)
+
+    def _append(self, item: T, size: int) -> None:
+        self._queue.append((item, size))
+        self._bytes += size
+        self._signal()
 
     async def get(self) -> tuple[int, T]:
-        item = await self._queue.get()
+        while not self._queue:
+            self._has_items.clear()
+            await self._has_items.wait()
+        entry = self._queue.popleft()
         token = next(self._tokens)
-        self._in_flight[token] = item
-        return token, item
+        self._in_flight[token] = entry
+        self._signal()
+        return token, entry[0]
 
     def done(self, token: int) -> None:
-        del self._in_flight[token]
-        self._queue.task_done()
+        self._bytes -= self._in_flight.pop(token)[1]
+        self._signal()
+
+    def _signal(self) -> None:
+        if self._queue:
+            self._has_items.set()
+        if not self._full(0):
+            self._has_room.set()
+        if self._queue or self._in_flight:
+            self._all_done.clear()
+        else:
+            self._all_done.set()
 
     async def join(self) -> None:
-        await self._queue.join()
+        await self._all_done.wait()
 
     def leftovers(self) -> list[T]:
         """What was taken but not done, then what was never taken; the queue is unusable afterwards."""
-        out = list(self._in_flight.values())
+        out = [item for item, _ in self._in_flight.values()]
+        out.extend(item for item, _ in self._queue)
         self._in_flight.clear()
-        while not self._queue.empty():
-            out.append(self._queue.get_nowait())
+        self._queue.clear()
+        self._bytes = 0
         return out
 
     async def close(self) -> None:

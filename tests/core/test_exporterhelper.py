@@ -9,7 +9,9 @@ import pytest
 
 from collector.component import ComponentID, Kind, Settings
 from collector.errors import PermanentError, RetryableError, ThrottledError
-from collector.exporterhelper import ExporterConfig, QueuedExporter
+from collector.exporterhelper import METRIC_POINT_BYTES, MEMORY_QUEUE_MIB, ExporterConfig, QueuedExporter, queued_size
+from collector.pdata import LineChunk, Logs, Metrics
+from collector.pdata.metrics import Metric, MetricType, NumberPoint, Resource, ResourceMetrics, Scope, ScopeMetrics
 from collector.telemetry import Telemetry
 from tests.core.components import Scripted, logs
 
@@ -220,3 +222,52 @@ async def test_a_full_persistent_queue_refuses_instead_of_dropping(tmp_path):
     assert counters(telemetry)["otelcol_exporter_enqueue_failed_log_records"] == 4
     with pytest.raises(TimeoutError):
         await asyncio.wait_for(exporter.shutdown(), 0.1)
+
+
+
+def big_logs() -> Logs:
+    """One record of 0.4 MiB: two fit a 1 MiB queue, a third does not."""
+    return Logs(chunks=[LineChunk(b"x" * (400 << 10), 1)])
+
+
+def test_memory_queues_are_bounded_by_bytes_by_default_and_disk_queues_are_not():
+    queue = ExporterConfig().sending_queue
+    assert queue.size_bytes(persistent=False) == MEMORY_QUEUE_MIB << 20
+    assert queue.size_bytes(persistent=True) == 0
+    assert ExporterConfig.model_validate({"sending_queue": {"max_size_mib": 0}}).sending_queue.size_bytes(False) == 0
+
+
+def test_the_size_estimate_uses_otlp_bytes_line_data_or_points():
+    assert queued_size(big_logs()) == 400 << 10
+    assert queued_size(Logs(otlp_bytes=b"abc")) == 3
+    point = NumberPoint({}, 0, 1)
+    metrics = Metrics([ResourceMetrics(Resource(), [ScopeMetrics(Scope(), [Metric("m", MetricType.GAUGE, [point] * 5)])])])
+    assert queued_size(metrics) == 5 * METRIC_POINT_BYTES
+
+
+@pytest.mark.parametrize("when_full, sent", [("drop_newest", 2), ("drop_oldest", 2)])
+async def test_a_queue_full_by_bytes_drops_and_counts(when_full, sent):
+    exporter, pusher, telemetry = make(sending_queue={"num_consumers": 1, "max_size_mib": 1, "when_full": when_full})
+    pusher.outcomes = [0.2]  # the first batch stays in flight, holding its bytes
+    await exporter.start(None)
+    await exporter.consume(big_logs())
+    await asyncio.sleep(0)
+    for _ in range(3):
+        await exporter.consume(big_logs())
+    assert counters(telemetry)["otelcol_exporter_enqueue_failed_log_records"] == 2
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.pushed) == sent
+
+
+async def test_a_blocking_queue_full_by_bytes_makes_the_caller_wait():
+    exporter, pusher, telemetry = make(sending_queue={"num_consumers": 1, "max_size_mib": 1, "blocking": True})
+    pusher.outcomes = [0.05, 0.05]
+    await exporter.start(None)
+    for _ in range(4):
+        await exporter.consume(big_logs())
+        assert exporter._queue.size_bytes() <= 1 << 20
+    await drained(exporter)
+    await exporter.shutdown()
+    assert len(pusher.pushed) == 4
+    assert "otelcol_exporter_enqueue_failed_log_records" not in counters(telemetry)

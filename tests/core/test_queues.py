@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 
 import pytest
@@ -143,3 +144,45 @@ async def test_memory_queue_drop_oldest():
     queue.offer(1), queue.offer(2)
     assert queue.offer(3) == (True, 1)
     assert [(await queue.get())[1], (await queue.get())[1]] == [2, 3]
+
+
+def sized_queue(when_full: WhenFull = WhenFull.DROP_NEWEST) -> MemoryQueue[bytes]:
+    return MemoryQueue(100, when_full, max_bytes=10, size_of=len)
+
+
+async def test_memory_queue_byte_bound_drops_the_newest():
+    queue = sized_queue()
+    assert queue.offer(b"aaaa") == (True, None) and queue.offer(b"bbbbb") == (True, None)
+    assert queue.offer(b"cc") == (False, None)  # 9 + 2 > 10
+    assert queue.offer(b"d") == (True, None) and queue.size_bytes() == 10
+
+
+async def test_memory_queue_byte_bound_drops_the_oldest_to_make_room():
+    queue = sized_queue(WhenFull.DROP_OLDEST)
+    queue.offer(b"aaaa"), queue.offer(b"bbbbb")
+    assert queue.offer(b"cc") == (True, b"aaaa")
+    assert queue.offer(b"x" * 9) == (False, b"bbbbb")  # one drop per offer; still no room
+    assert [(await queue.get())[1]] == [b"cc"] and queue.size_bytes() == 2
+
+
+async def test_memory_queue_bytes_in_flight_count_until_done():
+    queue = sized_queue()
+    queue.offer(b"a" * 8)
+    token, _ = await queue.get()
+    assert queue.qsize() == 0 and queue.offer(b"bbb") == (False, None)
+    put = asyncio.ensure_future(queue.put(b"bbb"))  # a blocking caller waits for room
+    await asyncio.sleep(0.01)
+    assert not put.done()
+    queue.done(token)
+    await asyncio.wait_for(put, 1)
+    assert queue.size_bytes() == 3
+
+
+async def test_memory_queue_takes_an_oversized_item_when_it_holds_nothing():
+    queue = sized_queue()
+    assert queue.offer(b"x" * 50) == (True, None)
+    assert queue.offer(b"y") == (False, None)
+    token, _ = await queue.get()
+    queue.done(token)
+    await asyncio.wait_for(queue.join(), 1)
+    assert queue.size_bytes() == 0
