@@ -88,11 +88,11 @@ class AttributeMemo:
 
     def __init__(self) -> None:
         self._decoded: dict[tuple[bytes, ...], dict[str, Any]] = {}
-        self._encoded: dict[tuple[Any, ...], tuple[tuple[type, ...], list[bytes]]] = {}
+        self._encoded: dict[tuple[Any, ...], list[bytes]] = {}
 
     def decode(self, raw: Any) -> dict[str, Any]:
         """Serialized ``KeyValue`` messages (a repeated bytes field) to a new dict."""
-        key = tuple(raw)
+        key = tuple(raw[:])  # a slice of a repeated field is cheaper to take than its iterator
         hit = self._decoded.get(key)
         if hit is not None:
             return hit.copy()
@@ -106,15 +106,17 @@ class AttributeMemo:
 
     def encode(self, attributes: Mapping[str, Any]) -> list[bytes]:
         """The attributes as serialized ``KeyValue`` messages."""
-        types = tuple(map(type, attributes.values()))
+        values = attributes.values()
+        types = tuple(map(type, values))
+        # Flat: keys, values, then their types; equal keys mean equal dicts of equal types.
+        key: tuple[Any, ...] | None = (*attributes, *values, *types)
         try:
-            key = tuple(attributes.items())
             hit = self._encoded.get(key)
         except TypeError:  # an unhashable array or map value
             key, hit = None, None
-        if hit is not None and hit[0] == types:
-            return hit[1]
+        if hit is not None:
+            return hit
         out = [kv.SerializeToString() for kv in attributes_to_proto(attributes)]
         if key is not None and _MEMO_SAFE.issuperset(types):
-            self._encoded[key] = (types, out)
+            self._encoded[key] = out
         return out

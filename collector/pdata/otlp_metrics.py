@@ -110,7 +110,7 @@ def _temporality(value: int) -> Temporality:
 
 
 def _value(p: Any) -> float | int:
-    return p.as_int if p.WhichOneof("value") == "as_int" else p.as_double
+    return p.as_int if p.HasField("as_int") else p.as_double
 
 
 def _optional(p: Any, name: str) -> float | None:
@@ -118,7 +118,11 @@ def _optional(p: Any, name: str) -> float | None:
 
 
 class _Decoder:
-    """One request's decoding, sharing one attribute memo."""
+    """One request's decoding, sharing one attribute memo.
+
+    Number points, nearly all of a typical request, are built inline: a
+    Python call per field was a third of their cost.
+    """
 
     __slots__ = ("attributes",)
 
@@ -132,7 +136,7 @@ class _Decoder:
             for sm in rm.scope_metrics:
                 s = sm.scope
                 scope = Scope(s.name, s.version, attributes(s.attributes), s.dropped_attributes_count)
-                scopes.append(ScopeMetrics(scope, [self.metric(m) for m in sm.metrics], sm.schema_url))
+                scopes.append(ScopeMetrics(scope, list(map(self.metric, sm.metrics)), sm.schema_url))
             resource = Resource(attributes(rm.resource.attributes), rm.resource.dropped_attributes_count)
             out.append(ResourceMetrics(resource, scopes, rm.schema_url))
         return out
@@ -141,23 +145,23 @@ class _Decoder:
         kind = m.WhichOneof("data")
         out = Metric(m.name, MetricType.GAUGE, [], m.description, m.unit, metadata=self.attributes(m.metadata))
         if kind == "gauge":
-            out.points = [self.number_point(p) for p in m.gauge.data_points]
+            out.points = self.number_points(m.gauge.data_points)
         elif kind == "sum":
             out.type = MetricType.SUM
-            out.points = [self.number_point(p) for p in m.sum.data_points]
+            out.points = self.number_points(m.sum.data_points)
             out.temporality = _temporality(m.sum.aggregation_temporality)
             out.monotonic = m.sum.is_monotonic
         elif kind == "histogram":
             out.type = MetricType.HISTOGRAM
-            out.points = [self.histogram_point(p) for p in m.histogram.data_points]
+            out.points = list(map(self.histogram_point, m.histogram.data_points))
             out.temporality = _temporality(m.histogram.aggregation_temporality)
         elif kind == "exponential_histogram":
             out.type = MetricType.EXPONENTIAL_HISTOGRAM
-            out.points = [self.exponential_point(p) for p in m.exponential_histogram.data_points]
+            out.points = list(map(self.exponential_point, m.exponential_histogram.data_points))
             out.temporality = _temporality(m.exponential_histogram.aggregation_temporality)
         elif kind == "summary":
             out.type = MetricType.SUMMARY
-            out.points = [self.summary_point(p) for p in m.summary.data_points]
+            out.points = list(map(self.summary_point, m.summary.data_points))
         # A metric with no data oneof set stays an empty gauge: nothing to lose.
         return out
 
@@ -169,11 +173,15 @@ class _Decoder:
             for e in exemplars
         ]
 
-    def number_point(self, p: Any) -> NumberPoint:
-        return NumberPoint(
-            self.attributes(p.attributes), p.time_unix_nano, _value(p), p.start_time_unix_nano,
-            self.exemplars(p.exemplars), p.flags,
-        )
+    def number_points(self, points: Any) -> list[Any]:
+        attributes, exemplars = self.attributes, self.exemplars
+        return [
+            NumberPoint(
+                attributes(p.attributes), p.time_unix_nano, p.as_int if p.HasField("as_int") else p.as_double,
+                p.start_time_unix_nano, exemplars(p.exemplars), p.flags,
+            )
+            for p in points
+        ]
 
     def histogram_point(self, p: Any) -> HistogramPoint:
         return HistogramPoint(
