@@ -88,7 +88,7 @@ class AttributeMemo:
 
     def __init__(self) -> None:
         self._decoded: dict[tuple[bytes, ...], dict[str, Any]] = {}
-        self._encoded: dict[tuple[Any, ...], list[bytes]] = {}
+        self._encoded: dict[tuple[Any, ...], tuple[list[bytes], dict[int, bytes]]] = {}
 
     def decode(self, raw: Any) -> dict[str, Any]:
         """Serialized ``KeyValue`` messages (a repeated bytes field) to a new dict."""
@@ -106,6 +106,18 @@ class AttributeMemo:
 
     def encode(self, attributes: Mapping[str, Any]) -> list[bytes]:
         """The attributes as serialized ``KeyValue`` messages."""
+        return self._entry(attributes)[0]
+
+    def encode_field(self, attributes: Mapping[str, Any], number: int) -> bytes:
+        """The attributes serialized as repeated field ``number`` of a message: tag, length, KeyValue each."""
+        kvs, fields = self._entry(attributes)
+        out = fields.get(number)
+        if out is None:
+            tag = _varint(number << 3 | 2)
+            out = fields[number] = b"".join(tag + _varint(len(kv)) + kv for kv in kvs)
+        return out
+
+    def _entry(self, attributes: Mapping[str, Any]) -> tuple[list[bytes], dict[int, bytes]]:
         values = attributes.values()
         types = tuple(map(type, values))
         # Flat: keys, values, then their types; equal keys mean equal dicts of equal types.
@@ -116,7 +128,18 @@ class AttributeMemo:
             key, hit = None, None
         if hit is not None:
             return hit
-        out = [kv.SerializeToString() for kv in attributes_to_proto(attributes)]
+        entry: tuple[list[bytes], dict[int, bytes]] = (
+            [kv.SerializeToString() for kv in attributes_to_proto(attributes)], {})
         if key is not None and _MEMO_SAFE.issuperset(types):
-            self._encoded[key] = out
-        return out
+            self._encoded[key] = entry
+        return entry
+
+
+def _varint(n: int) -> bytes:
+    """Protobuf base-128 varint of a non-negative int."""
+    out = bytearray()
+    while n > 0x7F:
+        out.append(n & 0x7F | 0x80)
+        n >>= 7
+    out.append(n)
+    return bytes(out)

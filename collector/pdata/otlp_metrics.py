@@ -21,6 +21,7 @@ is not carried.
 from __future__ import annotations
 
 import functools
+import struct
 from typing import Any
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
@@ -53,25 +54,36 @@ _TEMPORALITIES = {t.value: t for t in Temporality}
 _KEY_VALUE = ".opentelemetry.proto.common.v1.KeyValue"
 
 
-@functools.cache
-def _raw_request() -> type[Message]:
-    """``ExportMetricsServiceRequest`` with ``KeyValue`` fields as bytes, in a pool of its own."""
-    pool = descriptor_pool.DescriptorPool()
+_NUMBER_POINT = ".opentelemetry.proto.metrics.v1.NumberDataPoint"
 
-    def raw_key_values(messages: Any) -> None:
+
+@functools.cache
+def _twin(name: str, number_points_as_bytes: bool = False) -> type[Message]:
+    """The OTLP message ``name`` with ``KeyValue`` fields as bytes, in a pool of its own.
+
+    The encoder's twin also has the gauge and sum ``data_points`` as bytes,
+    so number points serialized by hand go in with one ``extend``.
+    """
+    pool = descriptor_pool.DescriptorPool()
+    as_bytes = {_KEY_VALUE, _NUMBER_POINT} if number_points_as_bytes else {_KEY_VALUE}
+
+    def raw(messages: Any) -> None:
         for message in messages:
             for f in message.field:
-                if f.type_name == _KEY_VALUE:
+                if f.type_name in as_bytes:
                     f.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
                     f.ClearField("type_name")
-            raw_key_values(message.nested_type)
+            raw(message.nested_type)
 
     for module in (common_pb2, resource_pb2, metrics_pb2, metrics_service_pb2):
         file = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(file)
-        raw_key_values(file.message_type)
+        raw(file.message_type)
         pool.Add(file)
-    return message_factory.GetMessageClass(pool.FindMessageTypeByName(ExportMetricsServiceRequest.DESCRIPTOR.full_name))
+    return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
+
+
+_REQUEST = ExportMetricsServiceRequest.DESCRIPTOR.full_name
 
 
 def decode_request(data: bytes) -> list[ResourceMetrics]:
@@ -79,7 +91,7 @@ def decode_request(data: bytes) -> list[ResourceMetrics]:
 
     Raises ``google.protobuf.message.DecodeError`` on malformed bytes.
     """
-    return _Decoder().request(_raw_request().FromString(data))
+    return _Decoder().request(_twin(_REQUEST).FromString(data))
 
 
 def from_proto(request: ExportMetricsServiceRequest) -> list[ResourceMetrics]:
@@ -91,7 +103,7 @@ def encode(batch: Metrics) -> bytes:
     """The batch as a serialized ``ExportMetricsServiceRequest``, reusing received bytes."""
     if batch.otlp_bytes is not None:
         return batch.otlp_bytes
-    request = _raw_request()()
+    request = _twin(_REQUEST, number_points_as_bytes=True)()
     _Encoder().request(request, batch.resource_metrics)
     return request.SerializeToString()
 
@@ -208,6 +220,11 @@ class _Decoder:
 # --- model to OTLP -----------------------------------------------------------
 
 
+#: start_time_unix_nano (2) and time_unix_nano (3), fixed64, then as_double (4) or as_int (6).
+_TIMES_DOUBLE = struct.Struct("<BQBQBd")
+_TIMES_INT = struct.Struct("<BQBQBq")
+
+
 def _is_int(value: float | int) -> bool:
     # bool is an int subclass but not an OTLP integer: it goes out as a double.
     return isinstance(value, int) and not isinstance(value, bool)
@@ -220,10 +237,11 @@ class _Encoder:
     optional field unset.
     """
 
-    __slots__ = ("attributes",)
+    __slots__ = ("attributes", "attributes_field")
 
     def __init__(self) -> None:
-        self.attributes = AttributeMemo().encode
+        memo = AttributeMemo()
+        self.attributes, self.attributes_field = memo.encode, memo.encode_field
 
     def request(self, out: Any, resource_metrics: list[ResourceMetrics]) -> None:
         attributes = self.attributes
@@ -276,16 +294,24 @@ class _Encoder:
                 out.as_double = e.value
 
     def number_points(self, field: Any, points: Any) -> None:
-        attributes, add = self.attributes, field.add
-        for p in points:
-            if _is_int(p.value):
-                out = add(attributes=attributes(p.attributes), time_unix_nano=p.time_ns,
-                          start_time_unix_nano=p.start_time_ns, flags=p.flags, as_int=p.value)
-            else:
-                out = add(attributes=attributes(p.attributes), time_unix_nano=p.time_ns,
-                          start_time_unix_nano=p.start_time_ns, flags=p.flags, as_double=p.value)
-            if p.exemplars:
-                self.exemplars(out.exemplars, p.exemplars)
+        field.extend(map(self.number_point, points))
+
+    def number_point(self, p: NumberPoint) -> bytes:
+        """A serialized ``NumberDataPoint``; the common shape by hand, in field order as protobuf writes it."""
+        value = p.value
+        kind = type(value)
+        if (kind is float or kind is int) and p.start_time_ns and p.time_ns and not p.flags and not p.exemplars:
+            layout, tag = (_TIMES_DOUBLE, 0x21) if kind is float else (_TIMES_INT, 0x31)
+            try:
+                return (layout.pack(0x11, p.start_time_ns, 0x19, p.time_ns, tag, value)
+                        + self.attributes_field(p.attributes, 7))
+            except struct.error:
+                pass  # out of range: the message below raises protobuf's own error
+        fields = {"as_int" if _is_int(value) else "as_double": value}
+        out = _twin(_NUMBER_POINT[1:])(attributes=self.attributes(p.attributes), time_unix_nano=p.time_ns,
+                                        start_time_unix_nano=p.start_time_ns, flags=p.flags, **fields)
+        self.exemplars(out.exemplars, p.exemplars)
+        return out.SerializeToString()
 
     def histogram_points(self, field: Any, points: Any) -> None:
         attributes, add = self.attributes, field.add

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
@@ -136,3 +137,26 @@ def test_equal_but_different_attribute_values_keep_their_types_within_a_batch():
     assert [type(p.attributes["k"]) for p in decoded] == [type(v) for v in values]
     decoded[0].attributes["k"] = 2  # each point owns its dict, even when the memo served it
     assert decoded[5].attributes == {"k": 1}
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(u64, u64, values, attributes), max_size=5))
+def test_number_points_serialized_by_hand_equal_protobufs_own(points):
+    # The common number point (both times set, no flags, no exemplars) is written without protobuf.
+    model = [m.NumberPoint(attrs, time, value, start) for start, time, value, attrs in points]
+    batch = m.Metrics([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
+        m.Metric("s", m.MetricType.SUM, model)])])])
+    data = encode(batch)
+    # canonical: protobuf writes the parsed message back byte for byte
+    assert ExportMetricsServiceRequest.FromString(data).SerializeToString() == data
+    decoded = decode_request(data)[0].scope_metrics[0].metrics[0].points
+    assert decoded == model
+    assert [repr(p.value) for p in decoded] == [repr(p.value) for p in model]  # -0.0, int or double
+
+
+def test_an_out_of_range_number_point_fails_as_protobuf_does():
+    point = m.NumberPoint({}, 2**64, 1.0, 1)
+    batch = m.Metrics([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
+        m.Metric("g", m.MetricType.GAUGE, [point])])])])
+    with pytest.raises(ValueError):
+        encode(batch)
