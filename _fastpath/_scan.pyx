@@ -141,6 +141,17 @@ cdef struct Trie:
     Py_ssize_t* key_len
     const char* keys
 
+DEF MEMO_KEYS = 32      # top-level keys remembered, by position
+DEF MEMO_KEY_BYTES = 32
+
+cdef struct KeyMemo:
+    # The n-th key of the last line's record that had one: its text (ASCII, no escapes)
+    # and trie child. Log lines repeat their keys in order, so the same bytes at the same
+    # position are known valid and matched without scanning or searching the trie.
+    int len         # -1: none
+    int child
+    char text[MEMO_KEY_BYTES]
+
 cdef struct Ctx:
     const char* buf
     Py_ssize_t end
@@ -148,6 +159,7 @@ cdef struct Ctx:
     Trie trie
     char* scratch
     bint nonascii   # the line has a byte >= 0x80 (inside a string, if it parsed)
+    KeyMemo memo[MEMO_KEYS]
 
 
 cdef inline bint is_ws(char c) noexcept nogil:
@@ -427,6 +439,18 @@ cdef inline int find_child(Ctx* c, int node, const char* key, Py_ssize_t n) noex
     return -1
 
 
+cdef inline void remember_key(KeyMemo* memo, const char* b, Py_ssize_t start, Py_ssize_t end, bint escaped,
+                              int child) noexcept nogil:
+    """Keep a validated key for the next line, when its text alone says it is valid (ASCII, no escapes)."""
+    cdef Py_ssize_t n = end - start
+    if escaped or n > MEMO_KEY_BYTES or fp_ascii_end(<const unsigned char*>b, start, end) != end:
+        memo.len = -1
+        return
+    memcpy(memo.text, b + start, n)
+    memo.len = <int>n
+    memo.child = child
+
+
 cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag) noexcept nogil:
     """Validate one JSON value at ``p``, filling slots under trie ``node`` (-1: none); returns its end or -1."""
     cdef const char* b = c.buf
@@ -435,6 +459,8 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
     cdef int child, vtag, i, slot
     cdef const char* key
     cdef Py_ssize_t klen
+    cdef KeyMemo* memo
+    cdef int nkeys = 0
     p = skip_ws(b, p, end)
     if p >= end:
         return -1
@@ -457,22 +483,31 @@ cdef Py_ssize_t parse_value(Ctx* c, Py_ssize_t p, int node, int depth, int* tag)
             if ch == 123:
                 if p >= end or b[p] != 34:
                     return -1
-                q = scan_string(c, p + 1, &escaped)
-                if q < 0:
-                    return -1
-                if node >= 0 and c.trie.count[node]:
-                    if escaped:
-                        klen = unescape(b, p + 1, q, c.scratch)
-                        key = c.scratch
-                    else:
-                        klen = q - p - 1
-                        key = b + p + 1
-                    child = find_child(c, node, key, klen)
-                    # A repeated key replaces the earlier value, nested slots too (a leaf's
-                    # own slot is simply overwritten below).
-                    if child >= 0 and c.trie.count[child]:
-                        for i in range(c.trie.sub_lo[child], c.trie.sub_hi[child]):
-                            c.spans[c.trie.sub_slots[i]].tag = T_MISSING
+                memo = &c.memo[nkeys] if depth == 0 and nkeys < MEMO_KEYS else NULL
+                if memo != NULL and memo.len >= 0 and p + 1 + memo.len < end and b[p + 1 + memo.len] == 34 \
+                        and fp_equal(b + p + 1, memo.text, memo.len):
+                    q = p + 1 + memo.len
+                    child = memo.child
+                else:
+                    q = scan_string(c, p + 1, &escaped)
+                    if q < 0:
+                        return -1
+                    if node >= 0 and c.trie.count[node]:
+                        if escaped:
+                            klen = unescape(b, p + 1, q, c.scratch)
+                            key = c.scratch
+                        else:
+                            klen = q - p - 1
+                            key = b + p + 1
+                        child = find_child(c, node, key, klen)
+                    if memo != NULL:
+                        remember_key(memo, b, p + 1, q, escaped, child)
+                nkeys += 1
+                # A repeated key replaces the earlier value, nested slots too (a leaf's
+                # own slot is simply overwritten below).
+                if child >= 0 and c.trie.count[child]:
+                    for i in range(c.trie.sub_lo[child], c.trie.sub_hi[child]):
+                        c.spans[c.trie.sub_slots[i]].tag = T_MISSING
                 p = skip_ws(b, q + 1, end)
                 if p >= end or b[p] != 58:
                     return -1
@@ -812,6 +847,8 @@ cdef class JsonScanner:
         self.key_cap = 256
         self.key = <char*>_grow(NULL, self.key_cap)
         self.ctx.trie = self.trie
+        for j in range(MEMO_KEYS):
+            self.ctx.memo[j].len = -1
         self.ctx.scratch = self.scratch
 
     def __dealloc__(self):

@@ -122,3 +122,15 @@ def test_json_twins_agree(lines, data, explicit_ends):
 def test_arbitrary_bytes_agree(blob):
     for plan in PLANS:
         assert same(run(scan_py.Scanner, blob, None, plan), run(TWINS["c"], blob, None, plan))
+
+
+@settings(max_examples=int(os.environ.get("FATHOM_FUZZ_EXAMPLES", 40)), deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.sampled_from(KEYS + ["kk", "K", "k\u0000"]), min_size=1, max_size=6),
+       st.lists(st.lists(values, min_size=6, max_size=6), min_size=2, max_size=10), st.data())
+def test_repeated_key_layouts_agree(keys, rows, data):
+    """Lines with their keys in the same order, as logs have them: the compiled scanner matches a key
+    against the one at the same position in an earlier line, so mutated keys must still be read right."""
+    encoded = [mutate(encode(dict(zip(keys, row)), data.draw(st.integers(0, 2))), data) for row in rows]
+    buf = b"\n".join(encoded)
+    for plan in PLANS:
+        assert same(run(scan_py.Scanner, buf, None, plan), run(TWINS["c"], buf, None, plan))
