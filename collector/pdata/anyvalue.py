@@ -6,7 +6,7 @@ mapping (bool before int, bytes, nested arrays and maps) is written once.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
@@ -70,6 +70,7 @@ def attributes_from_proto(kvs: Any) -> dict[str, Any]:
 #: Attribute values that memoized sets may hold: immutable, and equal only
 #: when their encodings are equal (floats are not: ``0.0 == -0.0``).
 _MEMO_SAFE = frozenset({str, int, bool, bytes})
+_MISSING = object()
 
 
 class AttributeMemo:
@@ -84,10 +85,11 @@ class AttributeMemo:
     maps are converted every time. Each point still gets its own dict.
     """
 
-    __slots__ = ("_decoded", "_encoded")
+    __slots__ = ("_decoded", "_tails", "_encoded")
 
     def __init__(self) -> None:
         self._decoded: dict[tuple[bytes, ...], dict[str, Any]] = {}
+        self._tails: dict[bytes, dict[str, Any] | None] = {}
         self._encoded: dict[tuple[Any, ...], tuple[list[bytes], dict[int, bytes]]] = {}
 
     def decode(self, raw: Any) -> dict[str, Any]:
@@ -102,6 +104,24 @@ class AttributeMemo:
             out[kv.key] = from_anyvalue(kv.value)
         if _MEMO_SAFE.issuperset(map(type, out.values())):
             self._decoded[key] = out.copy()
+        return out
+
+    def decode_tail(self, data: bytes, parse: Callable[[bytes], Any]) -> dict[str, Any] | None:
+        """Attributes from serialized fields that ``parse`` reads as a message holding only ``attributes``.
+
+        None when the message has other fields set. Raises what ``parse``
+        raises on malformed bytes.
+        """
+        hit = self._tails.get(data, _MISSING)
+        if hit is not _MISSING:
+            return None if hit is None else hit.copy()
+        message = parse(data)
+        if any(f.name != "attributes" for f, _ in message.ListFields()):
+            self._tails[data] = None
+            return None
+        out = self.decode(message.attributes)
+        if _MEMO_SAFE.issuperset(map(type, out.values())):
+            self._tails[data] = out.copy()
         return out
 
     def encode(self, attributes: Mapping[str, Any]) -> list[bytes]:

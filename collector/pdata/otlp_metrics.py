@@ -8,9 +8,12 @@ Every metric type, int/double values, exemplars, flags, attributes of every
 a round trip.
 
 Both directions go through a twin of the OTLP request type in which every
-``KeyValue`` field is plain ``bytes`` (same field numbers, so the wire format
-is identical): attribute sets then cross the Python boundary as a tuple of
-bytes, and ``AttributeMemo`` converts each distinct set once per batch.
+``KeyValue`` field and the gauge and sum points are plain ``bytes`` (same
+field numbers, so the wire format is identical): attribute sets cross the
+Python boundary as bytes, and ``AttributeMemo`` converts each distinct set
+once per batch. The common number point (both times, a value, attributes,
+nothing else) is read and written by hand with ``struct``, in the field order
+protobuf itself writes; any other point goes through its message.
 
 Two corners the internal model cannot tell apart: a number point or exemplar
 without a value (OTLP leaves the ``value`` oneof unset, usually together with
@@ -52,20 +55,17 @@ from collector.pdata.metrics import (
 
 _TEMPORALITIES = {t.value: t for t in Temporality}
 _KEY_VALUE = ".opentelemetry.proto.common.v1.KeyValue"
-
-
 _NUMBER_POINT = ".opentelemetry.proto.metrics.v1.NumberDataPoint"
+#: start_time_unix_nano (2) and time_unix_nano (3), fixed64, then as_double (4) or as_int (6).
+_TIMES_DOUBLE = struct.Struct("<BQBQBd")
+_TIMES_INT = struct.Struct("<BQBQBq")
 
 
 @functools.cache
-def _twin(name: str, number_points_as_bytes: bool = False) -> type[Message]:
-    """The OTLP message ``name`` with ``KeyValue`` fields as bytes, in a pool of its own.
-
-    The encoder's twin also has the gauge and sum ``data_points`` as bytes,
-    so number points serialized by hand go in with one ``extend``.
-    """
+def _twin(name: str) -> type[Message]:
+    """The OTLP message ``name`` with ``KeyValue`` fields and gauge and sum points as bytes, in a pool of its own."""
     pool = descriptor_pool.DescriptorPool()
-    as_bytes = {_KEY_VALUE, _NUMBER_POINT} if number_points_as_bytes else {_KEY_VALUE}
+    as_bytes = {_KEY_VALUE, _NUMBER_POINT}
 
     def raw(messages: Any) -> None:
         for message in messages:
@@ -103,7 +103,7 @@ def encode(batch: Metrics) -> bytes:
     """The batch as a serialized ``ExportMetricsServiceRequest``, reusing received bytes."""
     if batch.otlp_bytes is not None:
         return batch.otlp_bytes
-    request = _twin(_REQUEST, number_points_as_bytes=True)()
+    request = _twin(_REQUEST)()
     _Encoder().request(request, batch.resource_metrics)
     return request.SerializeToString()
 
@@ -136,10 +136,12 @@ class _Decoder:
     Python call per field was a third of their cost.
     """
 
-    __slots__ = ("attributes",)
+    __slots__ = ("attributes", "attribute_tail", "point_class")
 
     def __init__(self) -> None:
-        self.attributes = AttributeMemo().decode
+        memo = AttributeMemo()
+        self.attributes, self.attribute_tail = memo.decode, memo.decode_tail
+        self.point_class = _twin(_NUMBER_POINT[1:])
 
     def request(self, request: Any) -> list[ResourceMetrics]:
         attributes, out = self.attributes, []
@@ -185,15 +187,25 @@ class _Decoder:
             for e in exemplars
         ]
 
-    def number_points(self, points: Any) -> list[Any]:
-        attributes, exemplars = self.attributes, self.exemplars
-        return [
-            NumberPoint(
-                attributes(p.attributes), p.time_unix_nano, p.as_int if p.HasField("as_int") else p.as_double,
-                p.start_time_unix_nano, exemplars(p.exemplars), p.flags,
-            )
-            for p in points
-        ]
+    def number_points(self, points: Any) -> list[NumberPoint]:
+        return list(map(self.number_point, points[:]))
+
+    def number_point(self, data: bytes) -> NumberPoint:
+        """A serialized ``NumberDataPoint``; the common shape read by hand, as the encoder writes it.
+
+        That shape is both times and a value as the first fields, then only
+        attributes, whose bytes key the attribute memo as they are.
+        """
+        if len(data) >= 27 and data[0] == 0x11 and data[9] == 0x19 and (data[18] == 0x21 or data[18] == 0x31):
+            attributes = self.attribute_tail(data[27:], self.point_class.FromString)
+            if attributes is not None:
+                _, start, _, time, _, value = (_TIMES_DOUBLE if data[18] == 0x21 else _TIMES_INT).unpack_from(data)
+                return NumberPoint(attributes, time, value, start)
+        p = self.point_class.FromString(data)
+        return NumberPoint(
+            self.attributes(p.attributes), p.time_unix_nano, p.as_int if p.HasField("as_int") else p.as_double,
+            p.start_time_unix_nano, self.exemplars(p.exemplars), p.flags,
+        )
 
     def histogram_point(self, p: Any) -> HistogramPoint:
         return HistogramPoint(
@@ -218,11 +230,6 @@ class _Decoder:
 
 
 # --- model to OTLP -----------------------------------------------------------
-
-
-#: start_time_unix_nano (2) and time_unix_nano (3), fixed64, then as_double (4) or as_int (6).
-_TIMES_DOUBLE = struct.Struct("<BQBQBd")
-_TIMES_INT = struct.Struct("<BQBQBq")
 
 
 def _is_int(value: float | int) -> bool:

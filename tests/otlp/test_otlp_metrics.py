@@ -160,3 +160,35 @@ def test_an_out_of_range_number_point_fails_as_protobuf_does():
         m.Metric("g", m.MetricType.GAUGE, [point])])])])
     with pytest.raises(ValueError):
         encode(batch)
+
+
+def _request_with_point(point: bytes) -> bytes:
+    """A request whose one sum point is ``point``, however it is written."""
+    from collector.pdata.otlp_metrics import _REQUEST, _twin
+
+    request = _twin(_REQUEST)()
+    request.resource_metrics.add().scope_metrics.add().metrics.add(name="s").sum.data_points.append(point)
+    return request.SerializeToString()
+
+
+def test_number_points_in_any_field_order_or_with_more_fields_decode_alike():
+    from opentelemetry.proto.metrics.v1.metrics_pb2 import NumberDataPoint
+
+    canonical = NumberDataPoint(start_time_unix_nano=1, time_unix_nano=2, as_double=0.5)
+    canonical.attributes.add(key="k").value.string_value = "v"
+    data = canonical.SerializeToString()
+    times, attrs = data[:27], data[27:]
+    flags = NumberDataPoint(flags=1).SerializeToString()
+    unknown = b"\xf8\x01\x07"  # field 31, varint 7: not in the schema
+    for point, flagged in [(data, 0), (attrs + times, 0), (data + flags, 1), (data + unknown, 0),
+                           (data + attrs, 0)]:
+        (got,) = decode_request(_request_with_point(point))[0].scope_metrics[0].metrics[0].points
+        assert got == m.NumberPoint({"k": "v"}, 2, 0.5, 1, flags=flagged), point
+
+
+def test_a_malformed_number_point_is_a_decode_error():
+    from google.protobuf.message import DecodeError
+
+    for point in [b"\x11" + bytes(8) + b"\x19" + bytes(8) + b"\x21" + bytes(8) + b"\x3a\x05ab", b"\x3a\xff"]:
+        with pytest.raises(DecodeError):
+            decode_request(_request_with_point(point))
