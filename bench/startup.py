@@ -6,9 +6,9 @@ runs are interleaved so machine load hits every tree alike. Each ``run``
 starts ``python -m collector run`` on the config (default: the embedded
 default) and measures the time from exec until its health_check answers 200,
 then its RSS (VmRSS) at that moment, then SIGTERMs it. Each ``validate`` is
-timed to exit. Medians of ``--runs`` are printed, then the top modules by
-cumulative import time (``python -X importtime``, one ``run`` per tree, until
-it is ready).
+timed to exit. Medians of ``--runs`` are printed, then, from one ``run`` per
+tree under ``python -X importtime`` until it is ready, the slowest imports and
+the import time of each top-level package.
 
     python bench/startup.py [--runs 7] [--tree PATH ...] [--config FILE] [--health URL] [--top 25]
 """
@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections import Counter
 from pathlib import Path
 from typing import IO
 
@@ -88,21 +89,32 @@ def time_validate(tree: Path, config: str | None) -> float:
     return time.perf_counter() - start
 
 
-def import_offenders(tree: Path, config: str | None, url: str, top: int) -> list[tuple[int, int, str]]:
-    """(cumulative µs, self µs, module) of the slowest imports of one ``run`` until it is ready."""
+def import_times(tree: Path, config: str | None, url: str) -> list[tuple[int, int, str]]:
+    """(cumulative µs, self µs, indented module name) of every import of one ``run`` until it is ready."""
     with tempfile.TemporaryFile("w+") as stderr:
         _serve(tree, config, url, ("-X", "importtime"), stderr)
         stderr.seek(0)
         lines = stderr.read().splitlines()
     rows = []
     for line in lines:
-        if not line.startswith("import time:") or "cumulative" in line:
-            continue
-        own, cumulative, name = line.removeprefix("import time:").split("|")
-        rows.append((int(cumulative), int(own), name.rstrip()))
-    total = sum(own for _, own, _ in rows)
-    rows.sort(reverse=True)
-    return [(total, total, "(all imports)")] + rows[:top]
+        if line.startswith("import time:") and "cumulative" not in line:
+            own, cumulative, name = line.removeprefix("import time:").split("|")
+            rows.append((int(cumulative), int(own), name.rstrip()))
+    return rows
+
+
+def print_imports(tree: Path, rows: list[tuple[int, int, str]], top: int) -> None:
+    """The slowest imports (nesting kept) and the self time of each top-level package."""
+    print(f"\n{tree}: {sum(own for _, own, _ in rows) / 1000:.1f} ms importing {len(rows)} modules until ready")
+    print("slowest imports (ms cumulative, ms self):")
+    for cumulative, own, name in sorted(rows, reverse=True)[:top]:
+        print(f"  {cumulative / 1000:8.1f} {own / 1000:8.1f}  {name}")
+    packages: Counter[str] = Counter()
+    for _, own, name in rows:
+        packages[name.strip().split(".")[0]] += own
+    print("self time by top-level package (ms):")
+    for package, own in packages.most_common(top):
+        print(f"  {own / 1000:8.1f}  {package}")
 
 
 def main() -> None:
@@ -111,7 +123,7 @@ def main() -> None:
     parser.add_argument("--tree", action="append", type=Path, help="a source tree (repeat; default: this one)")
     parser.add_argument("--config", help="a config file (default: the embedded default)")
     parser.add_argument("--health", default="http://127.0.0.1:13133/", help="the config's health_check URL")
-    parser.add_argument("--top", type=int, default=25, help="how many import offenders to show")
+    parser.add_argument("--top", type=int, default=25, help="how many imports and packages to show")
     args = parser.parse_args()
     trees = [t.resolve() for t in args.tree or [HERE]]
     ready: dict[Path, list[float]] = {t: [] for t in trees}
@@ -137,10 +149,7 @@ def main() -> None:
               f"{statistics.median(rss[base]) / statistics.median(rss[last]):.2f}x, validate "
               f"{statistics.median(validate[base]) / statistics.median(validate[last]):.2f}x")
     for tree in trees:
-        print(f"\nslowest imports of run until ready in {tree} (ms cumulative, ms self):")
-        for cumulative, own, name in import_offenders(tree, args.config, args.health, args.top):
-            print(f"  {cumulative / 1000:8.1f} {own / 1000:8.1f}  {name}")
-
+        print_imports(tree, import_times(tree, args.config, args.health), args.top)
 
 if __name__ == "__main__":
     main()
