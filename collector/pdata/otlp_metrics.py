@@ -167,7 +167,7 @@ class _Decoder:
             out.monotonic = m.sum.is_monotonic
         elif kind == "histogram":
             out.type = MetricType.HISTOGRAM
-            out.points = list(map(self.histogram_point, m.histogram.data_points))
+            out.points = self.histogram_points(m.histogram.data_points)
             out.temporality = _temporality(m.histogram.aggregation_temporality)
         elif kind == "exponential_histogram":
             out.type = MetricType.EXPONENTIAL_HISTOGRAM
@@ -207,12 +207,17 @@ class _Decoder:
             p.start_time_unix_nano, self.exemplars(p.exemplars), p.flags,
         )
 
-    def histogram_point(self, p: Any) -> HistogramPoint:
-        return HistogramPoint(
-            self.attributes(p.attributes), p.time_unix_nano, p.count, _optional(p, "sum"),
-            tuple(p.explicit_bounds), list(p.bucket_counts), p.start_time_unix_nano,
-            _optional(p, "min"), _optional(p, "max"), self.exemplars(p.exemplars), p.flags,
-        )
+    def histogram_points(self, points: Any) -> list[HistogramPoint]:
+        attributes, exemplars = self.attributes, self.exemplars
+        return [
+            HistogramPoint(
+                attributes(p.attributes), p.time_unix_nano, p.count, p.sum if p.HasField("sum") else None,
+                tuple(p.explicit_bounds[:]), p.bucket_counts[:], p.start_time_unix_nano,
+                p.min if p.HasField("min") else None, p.max if p.HasField("max") else None,
+                exemplars(p.exemplars), p.flags,
+            )
+            for p in points
+        ]
 
     def exponential_point(self, p: Any) -> ExponentialHistogramPoint:
         return ExponentialHistogramPoint(
