@@ -9,7 +9,7 @@ import pytest
 
 from collector.component import ComponentID, Kind, Settings
 from collector.errors import PermanentError, RetryableError, ThrottledError
-from collector.exporterhelper import METRIC_POINT_BYTES, MEMORY_QUEUE_MIB, ExporterConfig, QueuedExporter, queued_size
+from collector.exporterhelper import MEMORY_QUEUE_MIB, MESSAGE_MEMORY_FACTOR, METRIC_POINT_BYTES, ExporterConfig, QueuedExporter, queued_size
 from collector.pdata import LineChunk, Logs, Metrics
 from collector.pdata.metrics import Metric, MetricType, NumberPoint, Resource, ResourceMetrics, Scope, ScopeMetrics
 from collector.telemetry import Telemetry
@@ -240,6 +240,9 @@ def test_memory_queues_are_bounded_by_bytes_by_default_and_disk_queues_are_not()
 def test_the_size_estimate_uses_otlp_bytes_line_data_or_points():
     assert queued_size(big_logs()) == 400 << 10
     assert queued_size(Logs(otlp_bytes=b"abc")) == 3
+    decoded = Logs()
+    decoded.request.resource_logs.add().schema_url = "x" * 100
+    assert queued_size(decoded) == int(decoded.request.ByteSize() * MESSAGE_MEMORY_FACTOR)
     point = NumberPoint({}, 0, 1)
     metrics = Metrics([ResourceMetrics(Resource(), [ScopeMetrics(Scope(), [Metric("m", MetricType.GAUGE, [point] * 5)])])])
     assert queued_size(metrics) == 5 * METRIC_POINT_BYTES
