@@ -132,8 +132,8 @@ def _optional(p: Any, name: str) -> float | None:
 class _Decoder:
     """One request's decoding, sharing one attribute memo.
 
-    Number points, nearly all of a typical request, are built inline: a
-    Python call per field was a third of their cost.
+    Points are built in one comprehension or call each, their fields read in
+    place: a Python call per field was a third of a point's cost.
     """
 
     __slots__ = ("attributes", "attribute_tail", "point_class")
@@ -203,8 +203,8 @@ class _Decoder:
                 return NumberPoint(attributes, time, value, start)
         p = self.point_class.FromString(data)
         return NumberPoint(
-            self.attributes(p.attributes), p.time_unix_nano, p.as_int if p.HasField("as_int") else p.as_double,
-            p.start_time_unix_nano, self.exemplars(p.exemplars), p.flags,
+            self.attributes(p.attributes), p.time_unix_nano, _value(p), p.start_time_unix_nano,
+            self.exemplars(p.exemplars), p.flags,
         )
 
     def histogram_points(self, points: Any) -> list[HistogramPoint]:
