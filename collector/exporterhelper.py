@@ -70,7 +70,8 @@ class QueueConfig(ComponentConfig):
         WhenFull.DROP_NEWEST,
         description="Without blocking, what a full queue does: drop_newest drops the new batch (a persistent "
                     "queue refuses it instead, with a retryable error, so nothing accepted is lost); "
-                    "drop_oldest drops the oldest queued batch to make room.",
+                    "drop_oldest drops the oldest queued batch to make room; refuse answers the sender with a "
+                    "retryable error (HTTP 503, gRPC UNAVAILABLE at the receiver), so it sends again later.",
     )
     storage: str | None = Field(
         None, description="A storage extension (such as file_storage) that persists the queue across restarts."
@@ -222,11 +223,11 @@ class QueuedExporter:
             await self._queue.put(item)
             return
         self._telemetry.add_items("otelcol_exporter_enqueue_failed", batch.signal, batch.item_count())
-        if persistent:
+        if persistent or self.config.sending_queue.when_full is WhenFull.REFUSE:
             # A persistent queue is there so that nothing accepted is lost: refuse, and the
             # sender retries, rather than answer success for data that is dropped.
-            self._log.warning("persistent sending queue is full; refused a batch of %d items", batch.item_count())
-            raise RefusedError(f"exporter {self.settings.id}'s persistent queue is full", retry_after=1.0)
+            self._log.warning("sending queue is full; refused a batch of %d items", batch.item_count())
+            raise RefusedError(f"exporter {self.settings.id}'s sending queue is full", retry_after=1.0)
         self._log.warning("sending queue is full; dropped a batch of %d items", batch.item_count())
 
     async def _drain(self) -> None:

@@ -38,6 +38,7 @@ _SEQ = struct.Struct("<Q")
 class WhenFull(str, enum.Enum):
     DROP_NEWEST = "drop_newest"
     DROP_OLDEST = "drop_oldest"
+    REFUSE = "refuse"  # like drop_newest for the queue; the exporter refuses the batch to its sender
 
 
 class Fsync(str, enum.Enum):
@@ -87,7 +88,7 @@ class MemoryQueue(Generic[T]):
         size = self.size_of(item)
         dropped = None
         if self._full(size):
-            if self.when_full is WhenFull.DROP_NEWEST or not self._queue:
+            if self.when_full is not WhenFull.DROP_OLDEST or not self._queue:
                 return False, None
             dropped, dropped_size = self._queue.popleft()
             self._bytes -= dropped_size
@@ -271,7 +272,7 @@ class DiskQueue:
         """
         dropped = None
         if self._full(len(item)):
-            if self.when_full is WhenFull.DROP_NEWEST or not self._pending:
+            if self.when_full is not WhenFull.DROP_OLDEST or not self._pending:
                 return False, None
             seq, segment, offset, length = self._pending.popleft()
             dropped = os.pread(segment.fd, length, offset)

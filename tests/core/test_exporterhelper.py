@@ -217,7 +217,7 @@ async def test_a_full_persistent_queue_refuses_instead_of_dropping(tmp_path):
     for _ in range(2):  # one in flight, one queued: a disk queue counts both against its size
         await exporter.consume(logs(1))
         await asyncio.sleep(0)
-    with pytest.raises(RefusedError, match="persistent queue is full"):
+    with pytest.raises(RefusedError, match="sending queue is full"):
         await exporter.consume(logs(4))
     assert counters(telemetry)["otelcol_exporter_enqueue_failed_log_records"] == 4
     with pytest.raises(TimeoutError):
@@ -274,3 +274,20 @@ async def test_a_blocking_queue_full_by_bytes_makes_the_caller_wait():
     await exporter.shutdown()
     assert len(pusher.pushed) == 4
     assert "otelcol_exporter_enqueue_failed_log_records" not in counters(telemetry)
+
+
+async def test_a_full_memory_queue_can_refuse_instead_of_dropping():
+    from collector.errors import RefusedError
+
+    exporter, pusher, telemetry = make(sending_queue={"queue_size": 1, "num_consumers": 1, "when_full": "refuse"})
+    pusher.outcomes = [10.0]
+    await exporter.start(None)
+    await exporter.consume(logs(1))
+    await asyncio.sleep(0)  # in flight
+    await exporter.consume(logs(1))  # queued
+    with pytest.raises(RefusedError, match="sending queue is full") as info:
+        await exporter.consume(logs(3))
+    assert info.value.retry_after == 1.0
+    assert counters(telemetry)["otelcol_exporter_enqueue_failed_log_records"] == 3
+    with pytest.raises(TimeoutError):
+        await asyncio.wait_for(exporter.shutdown(), 0.1)
