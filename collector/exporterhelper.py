@@ -301,14 +301,7 @@ class QueuedExporter:
             self._stopped = True
             return self._inherited
         self._stopped = True
-        for task in self._workers:
-            task.cancel()
-        await asyncio.gather(*self._workers, return_exceptions=True)
-        held = self._queue.leftovers() if self._queue is not None else []
-        if self._queue is not None:
-            await self._queue.close()
-        await self.pusher.shutdown()
-        return held
+        return await self._stop()
 
     def take_over(self, state: list["Batch"]) -> None:
         """Queue what the replaced instance held; sent once this one starts."""
@@ -327,11 +320,17 @@ class QueuedExporter:
             if self._queue is not None:
                 await self._queue.join()
         finally:
-            for task in self._workers:
-                task.cancel()
-            await asyncio.gather(*self._workers, return_exceptions=True)
-            if self._queue is not None:
-                for left in self._queue.leftovers():
-                    self._telemetry.add_items("otelcol_exporter_send_failed", left.signal, left.item_count())
-                await self._queue.close()
-            await self.pusher.shutdown()
+            for left in await self._stop():
+                self._telemetry.add_items("otelcol_exporter_send_failed", left.signal, left.item_count())
+
+    async def _stop(self) -> list["Batch"]:
+        """Cancel the senders, close the queue and the pusher; return what memory still held."""
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        held: list[Batch] = []
+        if self._queue is not None:
+            held = self._queue.leftovers()
+            await self._queue.close()
+        await self.pusher.shutdown()
+        return held
