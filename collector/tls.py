@@ -86,6 +86,11 @@ class TLSServerConfig(ComponentConfig):
         return grpc.ssl_server_credentials([(key, cert)], ca, require_client_auth=ca is not None)
 
 
+def server_context(tls: TLSServerConfig | None) -> ssl.SSLContext | None:
+    """The context a listener serves with: None (plaintext) when TLS is not configured."""
+    return tls.ssl_context() if tls is not None else None
+
+
 class TLSClientConfig(ComponentConfig):
     """How a client checks the server, and the certificate it presents for mutual TLS."""
 

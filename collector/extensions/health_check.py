@@ -17,7 +17,7 @@ from pydantic import Field
 
 from collector.component import ComponentConfig, Factory, Host, Kind, Settings, Stability
 from collector.httpserver import HttpServer
-from collector.tls import TLSServerConfig
+from collector.tls import TLSServerConfig, server_context
 
 
 class HealthCheckConfig(ComponentConfig):
@@ -36,7 +36,7 @@ class HealthCheck:
         if config.path != "/livez":
             app.router.add_get("/livez", self._live)
         self.server = HttpServer(app, config.endpoint,
-                                 ssl_context=config.tls.ssl_context() if config.tls is not None else None)
+                                 ssl_context=server_context(config.tls))
         self._running = False
 
     async def _ready(self, request: web.Request) -> web.Response:

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from collector.component import Factory, Host, Kind, Settings, Signal, Stability
 from collector.httpserver import HttpServer
+from collector.tls import server_context
 from collector.pdata import Batch
 from collector.pdata.metrics import Metrics
 from exporters.prometheus.config import PrometheusConfig
@@ -46,7 +47,7 @@ class PrometheusExporter:
         app = web.Application()
         app.router.add_get("/metrics", self._scrape)
         self.server = HttpServer(app, config.endpoint,
-                                 ssl_context=config.tls.ssl_context() if config.tls is not None else None)
+                                 ssl_context=server_context(config.tls))
         self._expiry = expiry(self.store, config.metric_expiration, name=f"{settings.id} expiry",
                               logger=settings.logger)
         self._running = False

@@ -29,6 +29,7 @@ from google.protobuf.message import DecodeError
 from collector.auth import ServerAuthenticator, Unauthenticated, server_authenticator
 from collector.component import Consumer, Host, Settings, Signal
 from collector.httpserver import HttpServer
+from collector.tls import server_context
 from receivers.otlp.config import HttpConfig
 from receivers.otlp.cors import Cors
 from receivers.otlp.intake import Outcome, Verdict, count_malformed, deliver
@@ -117,7 +118,7 @@ class HttpReceiver:
                 app.router.add_route("OPTIONS", path, self._preflight)
         self._server = HttpServer(
             app, config.endpoint,
-            ssl_context=config.tls.ssl_context() if config.tls is not None else None,
+            ssl_context=server_context(config.tls),
             auto_decompress=False,  # we decompress ourselves, with a bound
         )
 

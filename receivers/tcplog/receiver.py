@@ -10,7 +10,7 @@ from collector.component import Consumer, Factory, Kind, Settings, Signal, Stabi
 from collector.configtypes import Duration, PositiveInt
 from receivers.lines.config import Endpoint
 from receivers.lines import LineIntake, SocketReceiver, SocketSourceConfig, TcpLineServer
-from collector.tls import TLSServerConfig
+from collector.tls import TLSServerConfig, server_context
 
 
 class TcpLogConfig(SocketSourceConfig):
@@ -31,7 +31,7 @@ def create(settings: Settings, config: TcpLogConfig, consumers: Mapping[Signal, 
                         max_pending_bytes=config.max_pending_bytes)
     server = TcpLineServer(config.listen_address, intake, max_connections=config.max_connections,
                            max_line_size=config.max_log_size,
-                           ssl_context=config.tls.ssl_context() if config.tls else None,
+                           ssl_context=server_context(config.tls),
                            idle_timeout=config.idle_timeout)
     return SocketReceiver(intake, [server])
 

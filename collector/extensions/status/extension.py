@@ -31,7 +31,7 @@ from collector.configtypes import Duration, PositiveInt
 from collector.extensions.status import contributors, rates, snapshot
 from collector.extensions.status.errorlog import RecentErrors
 from collector.httpserver import HttpServer
-from collector.tls import TLSServerConfig
+from collector.tls import TLSServerConfig, server_context
 from collector.periodic import Periodic
 from collector.pdata import metrics as m
 
@@ -68,7 +68,7 @@ class StatusPage:
             app.router.add_get(path, self._static(name))
         app.router.add_get("/api/status", self._status)
         self.server = HttpServer(app, config.endpoint,
-                                 ssl_context=config.tls.ssl_context() if config.tls is not None else None)
+                                 ssl_context=server_context(config.tls))
 
     async def start(self, host: Host) -> None:
         if self._sampler.running:
