@@ -29,7 +29,6 @@ import sys
 import time
 from bisect import bisect_left
 from collections import Counter, defaultdict
-from typing import Iterator
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path[:0] = [os.path.join(HERE, ".."), HERE]
@@ -49,20 +48,6 @@ metrics:
 MTAIL_PROGRAM = os.path.join(HERE, "logs_to_metrics.mtail")
 MTAIL_NAMES = {"http_server_requests": "http.server.requests", "http_server_duration": "http.server.duration",
                "user_requests": "user.requests"}
-
-
-def read_chunks(path: str, size: int) -> Iterator[bytes]:
-    """The file in blocks of about ``size`` bytes, each ending at a line boundary."""
-    with open(path, "rb") as f:
-        rest = b""
-        while block := f.read(size):
-            block = rest + block
-            cut = block.rfind(b"\n") + 1
-            rest = block[cut:]
-            if cut:
-                yield block[:cut]
-        if rest:
-            yield rest
 
 
 def digest(summary: dict) -> str:
@@ -114,12 +99,14 @@ def summarize_mtail(dump: dict) -> dict:
 def run_scanner(args) -> None:
     """In the child: replay the file through the rules, timed from the first byte read."""
     from collector.connectors.logs_to_metrics import Config, replay
+    from collector.replaytool import line_blocks
     import _fastpath
 
     config = Config.model_validate(yaml.safe_load(RULES))
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0, c0 = time.perf_counter(), time.process_time()
-    metrics, bad = replay(config, read_chunks(args.log, args.chunk_bytes))
+    with open(args.log, "rb") as handle:
+        metrics, bad = replay(config, line_blocks(handle, args.chunk_bytes, rewind=True))
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     print(json.dumps({
         "run": "c" if _fastpath.COMPILED else "py", "replay_seconds": round(wall, 3),

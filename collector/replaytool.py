@@ -17,9 +17,9 @@ import orjson
 
 from collector.component import Kind
 from collector.connectors.logs_to_metrics.config import Config
-from collector.connectors.logs_to_metrics.connector import Pipeline
+from collector.connectors.logs_to_metrics.replay import replay as replay_buffers
 from collector.errors import CollectorError
-from collector.pdata import LineChunk, Logs, Metrics
+from collector.pdata import Metrics
 from collector.pdata import metrics as m
 from collector.resolve import ResolvedConfig
 
@@ -79,36 +79,48 @@ def blocks(paths: Iterable[str]) -> Iterator[bytes]:
     """Whole-line blocks of about BLOCK bytes from each file (``-`` is stdin, ``.gz`` is unzipped)."""
     for path in paths:
         if path == "-":
-            handle: Any = sys.stdin.buffer
+            yield from line_blocks(sys.stdin.buffer, rewind=False)
+        elif path.endswith(".gz"):
+            with gzip.open(path, "rb") as handle:
+                yield from line_blocks(handle, rewind=False)  # a gzip stream seeks back by starting over
         else:
-            handle = gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb")
-        with handle:
-            rest = b""
-            while chunk := handle.read(BLOCK):
-                cut = chunk.rfind(b"\n")
-                if cut < 0:
-                    rest += chunk
-                    continue
-                block, rest = rest + chunk[:cut], chunk[cut + 1:]
-                yield block
-            if rest:
-                yield rest
+            with open(path, "rb") as handle:
+                yield from line_blocks(handle, rewind=handle.seekable())
+
+
+def line_blocks(handle: IO[bytes], size: int = BLOCK, rewind: bool = False) -> Iterator[bytes]:
+    """Blocks of whole lines, each without its last newline, read ``size`` bytes at a time.
+
+    ``rewind``: the partial line at a block's end is read again with the
+    next block (the handle seeks back) instead of being carried over and
+    joined to it. Joining copies every block once more, which cost several
+    times the reading itself (each fresh multi-megabyte buffer is
+    page-faulted in anew).
+    """
+    rest = b""
+    while chunk := handle.read(size):
+        cut = chunk.rfind(b"\n")
+        if cut < 0:  # no line ends in this read: a line longer than the block
+            rest += chunk
+            continue
+        block = rest + chunk[:cut] if rest else chunk[:cut]
+        rest = b""
+        tail = len(chunk) - cut - 1
+        if tail and rewind:
+            handle.seek(-tail, 1)
+        elif tail:
+            rest = chunk[cut + 1:]
+        del chunk
+        yield block
+    if rest:
+        yield rest
 
 
 def replay(config: Config, paths: Iterable[str], progress: Progress | None) -> tuple[Metrics, dict[str, int]]:
-    now = time.time_ns()
-    pipeline = Pipeline(config)
-    bad: dict[str, int] = {}
-    for block in blocks(paths):
-        lines = block.count(b"\n") + 1
-        pipeline.consume(Logs(chunks=[LineChunk(block, lines)]), now)
-        for reason, n in pipeline.pop_bad().items():
-            bad[reason] = bad.get(reason, 0) + n
-        if progress is not None:
-            progress.add(lines, len(block) + 1)
+    result = replay_buffers(config, blocks(paths), on_block=progress.add if progress is not None else None)
     if progress is not None:
         progress.show(end="\n")
-    return pipeline.flush(now), bad
+    return result
 
 
 def _value(point: m.Point) -> Any:

@@ -78,3 +78,17 @@ def test_replay_needs_one_connector_named_when_there_are_several(tmp_path, logfi
     rows = json.loads(replay("-c", str(config), "--connector", "logs_to_metrics/b", "--format", "json",
                              str(logfile)).stdout)
     assert rows == [{"name": "b", "type": "sum", "unit": "", "attributes": {}, "value": 3}]
+
+
+@pytest.mark.parametrize("rewind", [True, False], ids=["seek-back", "carry-over"])
+@pytest.mark.parametrize("text", [
+    b"a\nbb\nccc\n", b"a\nbb\nccc", b"\n\n", b"one-line-longer-than-the-block\nx\n", b"", b"no-newline-at-all",
+])
+def test_line_blocks_hold_every_line_once_whole(tmp_path, text, rewind):
+    from collector.replaytool import line_blocks
+
+    path = tmp_path / "lines"
+    path.write_bytes(text)
+    with open(path, "rb") as handle:
+        blocks = list(line_blocks(handle, size=4, rewind=rewind))
+    assert b"\n".join(blocks) == text.removesuffix(b"\n")  # a line cut in two would gain a newline

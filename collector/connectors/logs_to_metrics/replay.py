@@ -3,23 +3,28 @@
 from __future__ import annotations
 
 import time
-from typing import Iterable
+from typing import Callable, Iterable
 
 from collector.connectors.logs_to_metrics.config import Config
 from collector.connectors.logs_to_metrics.connector import Pipeline
 from collector.pdata import LineChunk, Logs, Metrics
 
 
-def replay(config: Config, buffers: Iterable[bytes], now_ns: int | None = None) -> tuple[Metrics, dict[str, int]]:
+def replay(config: Config, buffers: Iterable[bytes], now_ns: int | None = None,
+           on_block: Callable[[int, int], None] | None = None) -> tuple[Metrics, dict[str, int]]:
     """Run newline-separated buffers through the rules; the metrics and bad-record counts by reason.
 
-    Each buffer must end at a line boundary (a trailing newline is fine).
+    Each buffer holds whole lines (a trailing newline is fine). ``on_block``
+    is told each buffer's lines and bytes as it is done, for progress.
     """
     now = time.time_ns() if now_ns is None else now_ns
     pipeline = Pipeline(config)
     bad: dict[str, int] = {}
     for data in buffers:
-        pipeline.consume(Logs(chunks=[LineChunk(data, data.count(b"\n") + 1)]), now)
+        lines = data.count(b"\n") + 1
+        pipeline.consume(Logs(chunks=[LineChunk(data, lines)]), now)
         for reason, n in pipeline.pop_bad().items():
             bad[reason] = bad.get(reason, 0) + n
+        if on_block is not None:
+            on_block(lines, len(data) + 1)
     return pipeline.flush(now), bad
