@@ -219,3 +219,12 @@ metrics:
     await connector.flush()
     assert connector.series_counts() == {"a": 2, "b": 1}  # k=1 and the overflow series
     await connector.shutdown()
+
+
+def test_a_dimension_value_spelled_like_the_overflow_attribute_is_its_own_series():
+    p = Pipeline(config("metrics: [{name: a, type: counter, dimensions: [k], cardinality_limit: 2}]"))
+    p.consume(Logs(chunks=[LineChunk(b'{"k":"otel.metric.overflow"}\n{"k":"x"}\n{"k":"y"}', 3)]), 1)
+    got = points(p.flush(2))["a"]
+    assert {k: v.value for k, v in got.items()} == {
+        (("k", "otel.metric.overflow"),): 1, (("otel.metric.overflow", "true"),): 2,
+    }

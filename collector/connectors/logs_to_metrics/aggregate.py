@@ -18,15 +18,17 @@ given with the rule; rules the data defines (EMF's) join with
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from _fastpath import NO_EXTENSIONS
 from collector.connectors.logs_to_metrics.plan import (
-    BUCKETS, COUNT, COUNTER, FIRST_NS, GAUGE, HISTOGRAM, LAST, LAST_NS, MAX, MIN, TOTAL, Plan, RulePlan,
+    BUCKETS, COUNT, COUNTER, FIRST_NS, GAUGE, HISTOGRAM, LAST, LAST_NS, MAX, MIN, OVERFLOW_KEY, TOTAL, Plan,
+    RulePlan,
 )
 from collector.pdata import metrics as m
 
-OVERFLOW_KEY = ("otel.metric.overflow",)
 _SCOPE = m.Scope("fathom/logs_to_metrics")
 
 
@@ -152,22 +154,38 @@ def attributes(names: tuple[str, ...], key: tuple) -> dict[str, str]:
     return dict(zip(names, key))
 
 
+def number_points(state: dict[tuple, list], names: tuple[str, ...], value: int, start: bool) -> list[m.NumberPoint]:
+    """A point per series: accumulator slot ``value``, and the series' first record time when ``start``."""
+    return [m.NumberPoint(attributes(names, key), acc[LAST_NS], acc[value], acc[FIRST_NS] if start else 0)
+            for key, (acc, _) in state.items()]
+
+
+def histogram_points(state: dict[tuple, list], names: tuple[str, ...],
+                     bounds: tuple[float, ...]) -> list[m.HistogramPoint]:
+    return [m.HistogramPoint(attributes(names, key), acc[LAST_NS], acc[COUNT], acc[TOTAL], bounds, acc[BUCKETS:],
+                             acc[FIRST_NS], acc[MIN], acc[MAX]) for key, (acc, _) in state.items()]
+
+
+#: The builders a flush uses: the compiled twins where built (the same points, several times faster).
+build_number_points, build_histogram_points = number_points, histogram_points
+if not NO_EXTENSIONS:
+    with contextlib.suppress(ImportError):
+        from _fastpath._points import histogram_points as build_histogram_points  # type: ignore[assignment]
+        from _fastpath._points import number_points as build_number_points  # type: ignore[assignment]
+
+
 def to_metric(rule: RulePlan, state: dict[tuple, list], cumulative: bool,
               metadata: Mapping[str, Any] | None = None) -> m.Metric:
-    """The rule's metric, named by it, from its series' accumulators: one pass per kind, run every flush."""
+    """The rule's metric, named by it, from its series' accumulators; run every flush."""
     r = rule.rule
     meta = dict(metadata or {})
     temporality = m.Temporality.CUMULATIVE if cumulative else m.Temporality.DELTA
-    names, items = rule.dim_names, state.items()
     if rule.kind == HISTOGRAM:
-        bounds = rule.bounds
-        points: list = [m.HistogramPoint(attributes(names, key), acc[LAST_NS], acc[COUNT], acc[TOTAL], bounds,
-                                         acc[BUCKETS:], acc[FIRST_NS], acc[MIN], acc[MAX]) for key, (acc, _) in items]
-        return m.Metric(r.name, m.MetricType.HISTOGRAM, points, r.description, r.unit, temporality, metadata=meta)
+        return m.Metric(r.name, m.MetricType.HISTOGRAM, build_histogram_points(state, rule.dim_names, rule.bounds),
+                        r.description, r.unit, temporality, metadata=meta)
     if rule.kind == GAUGE:
-        points = [m.NumberPoint(attributes(names, key), acc[LAST_NS], acc[LAST]) for key, (acc, _) in items]
-        return m.Metric(r.name, m.MetricType.GAUGE, points, r.description, r.unit, metadata=meta)
-    value = COUNT if rule.value_slot < 0 else TOTAL
-    points = [m.NumberPoint(attributes(names, key), acc[LAST_NS], acc[value], acc[FIRST_NS]) for key, (acc, _) in items]
+        return m.Metric(r.name, m.MetricType.GAUGE, build_number_points(state, rule.dim_names, LAST, False),
+                        r.description, r.unit, metadata=meta)
+    points = build_number_points(state, rule.dim_names, COUNT if rule.value_slot < 0 else TOTAL, True)
     return m.Metric(r.name, m.MetricType.SUM, points, r.description, r.unit, temporality,
                     monotonic=rule.kind == COUNTER, metadata=meta)

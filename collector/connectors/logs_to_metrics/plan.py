@@ -35,6 +35,10 @@ RULE_REASONS = ("missing_value", "wrong_type", "negative_value")
 #: the twin puts the dict or list itself. Conditions treat both alike.
 COMPOUND: Any = type("Compound", (), {"__repr__": lambda self: "COMPOUND"})()
 
+#: The series key that new series fold into once a metric holds ``cardinality_limit``
+#: series. Its one element is no string, so no record's dimension values can equal it.
+OVERFLOW_KEY: tuple = (type("Overflow", (), {"__repr__": lambda self: "OVERFLOW"})(),)
+
 
 @dataclass(frozen=True)
 class RulePlan:
