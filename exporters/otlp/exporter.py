@@ -1,10 +1,17 @@
 """The ``otlp`` exporter: OTLP/gRPC to a collector or vendor, on grpcio's asyncio channel.
 
 Calls go through the services' ``Export`` method with no request serializer,
-so a batch that arrived as OTLP bytes is sent as those bytes.
+so a batch that arrived as OTLP bytes is sent as those bytes. A large body to
+gzip goes instead through ``precompressed``, on a worker thread of a blocking
+channel: grpc.aio would have grpc core gzip it on the event loop with the GIL
+held (~23 ms per 500 KB logs request, one core for all compression). Small
+bodies stay on grpc.aio, whose calls cost a third less CPU than a thread's.
 """
 
 from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 import grpc
 from pydantic import Field, field_validator
@@ -15,7 +22,11 @@ from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporte
 from collector.pdata import Batch
 from collector.pdata.otlp import WIRES, batch_bytes
 from collector.tls import TLSClientConfig
+from exporters.otlp import precompressed
 from exporters.otlp.common import Compression, count_partial_success, grpc_error
+
+#: Bodies to gzip this large go through ``precompressed`` on a worker thread (as in ``otlphttp``).
+_OFF_LOOP_BYTES = 64 * 1024
 
 
 class OtlpExporterConfig(ExporterConfig):
@@ -23,6 +34,11 @@ class OtlpExporterConfig(ExporterConfig):
     tls: TLSClientConfig = Field(default_factory=TLSClientConfig, description="Transport security.")
     headers: dict[str, str] = Field(default_factory=dict, description="Metadata sent with every call.")
     compression: Compression = Field("gzip", description="Compress requests: gzip or none.")
+    compression_level: int = Field(
+        1, ge=1, le=9,
+        description="gzip level of requests over 64 KiB (grpc's own level 6 below): 1 costs ~0.6x the CPU of 6 "
+                    "on logs and telemetry still shrinks several-fold.",
+    )
     auth: AuthConfig | None = Field(None, description="Authenticate every call with this auth extension.")
 
     @field_validator("endpoint")
@@ -51,39 +67,66 @@ class OtlpGrpcPusher(PushExporter):
         self._compression = grpc.Compression.Gzip if config.compression == "gzip" else grpc.Compression.NoCompression
         self._channel: grpc.aio.Channel | None = None
         self._calls: dict[Signal, grpc.aio.UnaryUnaryMultiCallable] = {}
+        # Large gzip bodies: a blocking channel, one worker thread per sender.
+        self._off_loop = config.compression == "gzip" and precompressed.AVAILABLE
+        self._blocking_channel: grpc.Channel | None = None
+        self._gzip_calls: dict[Signal, precompressed.GzipCall] = {}
+        self._threads: ThreadPoolExecutor | None = None
         self._auth: ClientAuthenticator | None = None
 
     async def start(self, host: Host) -> None:
         config = self._config
         if config.auth is not None:
             self._auth = client_authenticator(host, config.auth)
-        if config.plaintext:
-            self._channel = grpc.aio.insecure_channel(config.target)
-        else:
-            self._channel = grpc.aio.secure_channel(config.target, config.tls.grpc_credentials(),
-                                                    options=config.tls.grpc_options())
+        self._channel = self._open(grpc.aio)
         self._calls = {
             signal: self._channel.unary_unary(wire.grpc_method, response_deserializer=wire.response.FromString)
             for signal, wire in WIRES.items()
         }
+        if self._off_loop:
+            self._blocking_channel = self._open(grpc)
+            self._gzip_calls = {
+                signal: precompressed.gzip_call(self._blocking_channel, wire.grpc_method, wire.response.FromString,
+                                                config.compression_level)
+                for signal, wire in WIRES.items()
+            }
+            self._threads = ThreadPoolExecutor(config.sending_queue.num_consumers,
+                                               thread_name_prefix=f"{self._settings.id}-gzip")
+
+    def _open(self, api):  # type: ignore[no-untyped-def]
+        """A channel of ``api`` (``grpc`` or ``grpc.aio``) to the endpoint; they connect on first use."""
+        config = self._config
+        if config.plaintext:
+            return api.insecure_channel(config.target)
+        return api.secure_channel(config.target, config.tls.grpc_credentials(), options=config.tls.grpc_options())
 
     async def shutdown(self) -> None:
         if self._channel is not None:
             await self._channel.close()
             self._channel = None
+        if self._blocking_channel is not None:
+            self._blocking_channel.close()  # cancels its calls in flight, freeing their threads
+            self._blocking_channel = None
+        if self._threads is not None:
+            self._threads.shutdown(wait=False)
+            self._threads = None
 
     async def push(self, batch: Batch) -> None:
         wire = WIRES[batch.signal]
         metadata = self._metadata
         if self._auth is not None:
             metadata += tuple((k.lower(), v) for k, v in self._auth.headers().items())
+        body, timeout = batch_bytes(batch), self._config.timeout or None
         try:
-            response = await self._calls[batch.signal](
-                batch_bytes(batch), timeout=self._config.timeout or None, metadata=metadata,
-                compression=self._compression,
-            )
-        except grpc.aio.AioRpcError as exc:
-            raise grpc_error(exc.code(), exc.details() or "", exc.trailing_metadata()) from None
+            if self._threads is not None and len(body) >= _OFF_LOOP_BYTES:
+                response = await asyncio.get_running_loop().run_in_executor(
+                    self._threads, self._gzip_calls[batch.signal], body, timeout, metadata)
+            else:
+                response = await self._calls[batch.signal](
+                    body, timeout=timeout, metadata=metadata, compression=self._compression)
+        except grpc.RpcError as exc:  # grpc.aio's and the blocking channel's errors are both the failed call
+            call: grpc.Call = exc  # type: ignore[assignment]
+            raise grpc_error(call.code(), call.details() or "", call.trailing_metadata()) from None
         count_partial_success(self._settings, wire, response)
 
 
