@@ -5,7 +5,7 @@ thread that starts the call, at zlib's default level 6, which grpcio cannot
 change. On grpc.aio that thread is the event loop, with the GIL held: each
 500 KB logs request stalled the loop ~23 ms and all compression ran on one
 core. A call made here runs on a worker thread, which gzips the body at the
-configured level with the GIL released.
+configured level (``common.gzip_bytes``) with the GIL released.
 
 How: grpcio's Python API cannot hand core a message that is compressed
 already; core can take one. A send-message op flagged
@@ -22,7 +22,6 @@ exporter lets grpc core compress.
 from __future__ import annotations
 
 import inspect
-import zlib
 from typing import Any, Callable, Sequence
 
 import grpc
@@ -33,10 +32,10 @@ try:
 except ImportError:  # a grpcio that moved its internals
     _UnaryUnaryMultiCallable = None  # type: ignore[assignment,misc]
 
+from exporters.otlp.common import gzip_bytes
+
 #: GRPC_WRITE_INTERNAL_COMPRESS (0x80000000u in grpc core) as the C int grpcio passes on.
 _WRITE_INTERNAL_COMPRESS = -0x80000000
-#: gzip framing (RFC 1952), which ``grpc-encoding: gzip`` names.
-_GZIP_WBITS = 16 + zlib.MAX_WBITS
 _PREPARE_PARAMETERS = ["self", "request", "timeout", "metadata", "wait_for_ready", "compression"]
 
 Metadata = Sequence[tuple[str, "str | bytes"]]
@@ -79,7 +78,7 @@ def gzip_call(channel: grpc.Channel, method: str, response_deserializer: Callabl
     multicallable.__class__ = _Precompressed  # the same object layout: only _prepare differs
 
     def call(body: bytes, timeout: float | None, metadata: Metadata) -> Any:
-        return multicallable(zlib.compress(body, level, wbits=_GZIP_WBITS), timeout=timeout, metadata=metadata,
+        return multicallable(gzip_bytes(body, level), timeout=timeout, metadata=metadata,
                              compression=grpc.Compression.Gzip)
 
     return call

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import socket
 
 import grpc
@@ -16,6 +17,7 @@ from collector.component import Kind, Signal
 from collector.errors import PermanentError, RetryableError, ThrottledError
 from collector.pdata import Logs
 from exporters.otlp import OtlpExporterConfig, OtlpGrpcPusher, precompressed
+from exporters.otlp import common
 from exporters.otlp.common import parse_retry_after
 from exporters.otlphttp import OtlpHttpExporterConfig, OtlpHttpPusher
 from tests.otlp.backend import Backend
@@ -268,3 +270,13 @@ async def test_without_the_grpcio_hook_grpc_core_gzips(make_settings, backend, r
 def test_compression_level_is_checked():
     with pytest.raises(ValueError, match="compression_level"):
         OtlpExporterConfig(endpoint="gw:4317", compression_level=0)
+
+
+@pytest.mark.parametrize("isal", [True, False])
+@pytest.mark.parametrize("level", [1, 6])
+def test_gzip_bytes_is_standard_gzip(monkeypatch, isal, level):
+    if not isal:
+        monkeypatch.setattr(common, "isal_zlib", None)
+    body = _large_batch(200).otlp_bytes
+    packed = common.gzip_bytes(body, level)
+    assert packed[:2] == b"\x1f\x8b" and gzip.decompress(packed) == body
