@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+from typing import Any
 
 import grpc
 from pydantic import Field, field_validator
@@ -93,8 +95,8 @@ class OtlpGrpcPusher(PushExporter):
             self._threads = ThreadPoolExecutor(config.sending_queue.num_consumers,
                                                thread_name_prefix=f"{self._settings.id}-gzip")
 
-    def _open(self, api):  # type: ignore[no-untyped-def]
-        """A channel of ``api`` (``grpc`` or ``grpc.aio``) to the endpoint; they connect on first use."""
+    def _open(self, api: ModuleType) -> Any:
+        """A channel of ``api`` (``grpc`` or ``grpc.aio``) to the endpoint; it connects on first use."""
         config = self._config
         if config.plaintext:
             return api.insecure_channel(config.target)

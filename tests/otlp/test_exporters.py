@@ -280,3 +280,24 @@ def test_gzip_bytes_is_standard_gzip(monkeypatch, isal, level):
     body = _large_batch(200).otlp_bytes
     packed = common.gzip_bytes(body, level)
     assert packed[:2] == b"\x1f\x8b" and gzip.decompress(packed) == body
+
+
+async def test_large_batch_over_mutual_tls(make_settings, tmp_path):
+    from collector.tls import TLSServerConfig
+    from tests.security.backend import TlsBackend
+    from tests.security.certs import make_pki
+
+    pki = make_pki(tmp_path)
+    server = TLSServerConfig(cert_file=str(pki.server_cert), key_file=str(pki.server_key), client_ca_file=str(pki.ca))
+    backend = await TlsBackend(server.ssl_context(), server.grpc_credentials()).start()
+    batch = _large_batch()
+    pusher = OtlpGrpcPusher(make_settings("otlp", Kind.EXPORTER), OtlpExporterConfig(
+        endpoint=f"localhost:{backend.grpc_port}",
+        tls={"ca_file": str(pki.ca), "cert_file": str(pki.client_cert), "key_file": str(pki.client_key)}))
+    await pusher.start(None)
+    try:
+        await pusher.push(batch)
+    finally:
+        await pusher.shutdown()
+        await backend.stop()
+    assert [body for _, _, body in backend.received] == [batch.otlp_bytes]
