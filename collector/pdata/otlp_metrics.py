@@ -15,6 +15,12 @@ once per batch. The common number point (both times, a value, attributes,
 nothing else) is read and written by hand with ``struct``, in the field order
 protobuf itself writes; any other point goes through its message.
 
+This module is the executable spec of the compiled codec
+``_fastpath/_otlp_metrics.pyx``, which does the same without protobuf
+messages; ``decode_request`` and ``encode_resource_metrics`` are the compiled
+functions when it was built (see ``_fastpath``), else this module's
+``decode_request_py`` and ``encode_resource_metrics_py``.
+
 Two corners the internal model cannot tell apart: a number point or exemplar
 without a value (OTLP leaves the ``value`` oneof unset, usually together with
 ``FLAG_NO_RECORDED_VALUE``) decodes as ``0.0``, and ``Resource.entity_refs``
@@ -25,7 +31,7 @@ from __future__ import annotations
 
 import functools
 import struct
-from typing import Any
+from typing import Any, Callable
 
 from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import Message
@@ -35,6 +41,7 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.metrics.v1 import metrics_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
+import _fastpath
 from collector.pdata.anyvalue import AttributeMemo
 from collector.pdata.metrics import (
     Buckets,
@@ -62,23 +69,31 @@ _TIMES_INT = struct.Struct("<BQBQBq")
 
 
 @functools.cache
-def _twin(name: str) -> type[Message]:
-    """The OTLP message ``name`` with ``KeyValue`` fields and gauge and sum points as bytes, in a pool of its own."""
+def _twin(name: str, tracked: tuple[str, ...] = ()) -> type[Message]:
+    """The OTLP message ``name`` with ``KeyValue`` fields and gauge and sum points as bytes, in a pool of its own.
+
+    Fields of ``name`` named in ``tracked`` get explicit presence, so that
+    ``ListFields`` shows them when they were read, even as zero.
+    """
     pool = descriptor_pool.DescriptorPool()
     as_bytes = {_KEY_VALUE, _NUMBER_POINT}
 
-    def raw(messages: Any) -> None:
+    def raw(messages: Any, prefix: str) -> None:
         for message in messages:
+            full_name = f"{prefix}.{message.name}"
             for f in message.field:
                 if f.type_name in as_bytes:
                     f.type = descriptor_pb2.FieldDescriptorProto.TYPE_BYTES
                     f.ClearField("type_name")
-            raw(message.nested_type)
+                if full_name == name and f.name in tracked:  # proto3 `optional`: a synthetic oneof of its own
+                    f.proto3_optional, f.oneof_index = True, len(message.oneof_decl)
+                    message.oneof_decl.add(name=f"_{f.name}")
+            raw(message.nested_type, full_name)
 
     for module in (common_pb2, resource_pb2, metrics_pb2, metrics_service_pb2):
         file = descriptor_pb2.FileDescriptorProto()
         module.DESCRIPTOR.CopyToProto(file)
-        raw(file.message_type)
+        raw(file.message_type, file.package)
         pool.Add(file)
     return message_factory.GetMessageClass(pool.FindMessageTypeByName(name))
 
@@ -86,12 +101,32 @@ def _twin(name: str) -> type[Message]:
 _REQUEST = ExportMetricsServiceRequest.DESCRIPTOR.full_name
 
 
-def decode_request(data: bytes) -> list[ResourceMetrics]:
+def decode_request_py(data: bytes) -> list[ResourceMetrics]:
     """Serialized ``ExportMetricsServiceRequest`` to the internal model.
 
     Raises ``google.protobuf.message.DecodeError`` on malformed bytes.
     """
     return _Decoder().request(_twin(_REQUEST).FromString(data))
+
+
+def encode_resource_metrics_py(resource_metrics: list[ResourceMetrics]) -> bytes:
+    """The model as a serialized ``ExportMetricsServiceRequest``; the model is only read.
+
+    Raises ``ValueError`` for a value out of its field's range and
+    ``TypeError`` for a value of the wrong type.
+    """
+    request = _twin(_REQUEST)()
+    _Encoder().request(request, resource_metrics)
+    return request.SerializeToString()
+
+
+decode_request: Callable[[bytes], list[ResourceMetrics]]
+encode_resource_metrics: Callable[[list[ResourceMetrics]], bytes]
+if _fastpath.otlp_metrics_codec is not None:
+    decode_request = _fastpath.otlp_metrics_codec.decode_request
+    encode_resource_metrics = _fastpath.otlp_metrics_codec.encode_resource_metrics
+else:
+    decode_request, encode_resource_metrics = decode_request_py, encode_resource_metrics_py
 
 
 def from_proto(request: ExportMetricsServiceRequest) -> list[ResourceMetrics]:
@@ -103,9 +138,7 @@ def encode(batch: Metrics) -> bytes:
     """The batch as a serialized ``ExportMetricsServiceRequest``, reusing received bytes."""
     if batch.otlp_bytes is not None:
         return batch.otlp_bytes
-    request = _twin(_REQUEST)()
-    _Encoder().request(request, batch.resource_metrics)
-    return request.SerializeToString()
+    return encode_resource_metrics(batch.resource_metrics)
 
 
 def to_proto(batch: Metrics) -> ExportMetricsServiceRequest:
@@ -136,12 +169,14 @@ class _Decoder:
     place: a Python call per field was a third of a point's cost.
     """
 
-    __slots__ = ("attributes", "attribute_tail", "point_class")
+    __slots__ = ("attributes", "attribute_tail", "point_class", "tail_class")
 
     def __init__(self) -> None:
         memo = AttributeMemo()
         self.attributes, self.attribute_tail = memo.decode, memo.decode_tail
         self.point_class = _twin(_NUMBER_POINT[1:])
+        # The tail after the times and value must not set them again, zero included.
+        self.tail_class = _twin(_NUMBER_POINT[1:], ("start_time_unix_nano", "time_unix_nano"))
 
     def request(self, request: Any) -> list[ResourceMetrics]:
         attributes, out = self.attributes, []
@@ -197,7 +232,7 @@ class _Decoder:
         attributes, whose bytes key the attribute memo as they are.
         """
         if len(data) >= 27 and data[0] == 0x11 and data[9] == 0x19 and (data[18] == 0x21 or data[18] == 0x31):
-            attributes = self.attribute_tail(data[27:], self.point_class.FromString)
+            attributes = self.attribute_tail(data[27:], self.tail_class.FromString)
             if attributes is not None:
                 _, start, _, time, _, value = (_TIMES_DOUBLE if data[18] == 0x21 else _TIMES_INT).unpack_from(data)
                 return NumberPoint(attributes, time, value, start)
@@ -310,12 +345,14 @@ class _Encoder:
 
     def number_point(self, p: NumberPoint) -> bytes:
         """A serialized ``NumberDataPoint``; the common shape by hand, in field order as protobuf writes it."""
-        value = p.value
+        value, start, time, flags = p.value, p.start_time_ns, p.time_ns, p.flags
         kind = type(value)
-        if (kind is float or kind is int) and p.start_time_ns and p.time_ns and not p.flags and not p.exemplars:
+        # bools take the general way, where protobuf refuses them as integers
+        if ((kind is float or kind is int) and start and time and not flags and not p.exemplars
+                and start is not True and time is not True and flags is not False):
             layout, tag = (_TIMES_DOUBLE, 0x21) if kind is float else (_TIMES_INT, 0x31)
             try:
-                return (layout.pack(0x11, p.start_time_ns, 0x19, p.time_ns, tag, value)
+                return (layout.pack(0x11, start, 0x19, time, tag, value)
                         + self.attributes_field(p.attributes, 7))
             except struct.error:
                 pass  # out of range: the message below raises protobuf's own error

@@ -1,6 +1,10 @@
-"""The OTLP <-> internal metric model conversion loses nothing."""
+"""The OTLP <-> internal metric model conversion loses nothing, in both twins (ids ``py`` and ``c``)."""
 
 from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from typing import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -8,7 +12,42 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from collector.pdata import metrics as m
-from collector.pdata.otlp_metrics import decode_request, encode, from_proto, to_proto
+from collector.pdata import otlp_metrics
+from collector.pdata.otlp_metrics import encode
+
+try:
+    from _fastpath import _otlp_metrics as compiled
+except ImportError:
+    compiled = None
+
+
+@dataclass(frozen=True)
+class Codec:
+    decode: Callable[[bytes], list[m.ResourceMetrics]]
+    encode: Callable[[list[m.ResourceMetrics]], bytes]
+
+    def from_proto(self, request: ExportMetricsServiceRequest) -> list[m.ResourceMetrics]:
+        return self.decode(request.SerializeToString())
+
+    def to_proto(self, rms: list[m.ResourceMetrics]) -> ExportMetricsServiceRequest:
+        return ExportMetricsServiceRequest.FromString(self.encode(rms))
+
+
+TWINS = {
+    "py": Codec(otlp_metrics.decode_request_py, otlp_metrics.encode_resource_metrics_py),
+    "c": Codec(compiled.decode_request, compiled.encode_resource_metrics) if compiled else None,
+}
+
+
+@pytest.fixture(params=["py", "c"], scope="module")  # module scope: hypothesis runs it once per twin
+def codec(request) -> Codec:
+    twin = TWINS[request.param]
+    if twin is None:
+        if os.environ.get("FATHOM_REQUIRE_EXTENSIONS"):
+            pytest.fail("the compiled OTLP metrics codec _fastpath._otlp_metrics did not load")
+        pytest.skip("compiled OTLP metrics codec not built")
+    return twin
+
 
 u64 = st.integers(0, 2**64 - 1)
 i64 = st.integers(-(2**63), 2**63 - 1)
@@ -87,11 +126,11 @@ resource_metrics = st.builds(
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(resource_metrics, max_size=2))
-def test_model_survives_otlp_round_trip(rms):
-    data = encode(m.Metrics(rms))
-    assert decode_request(data) == rms
+def test_model_survives_otlp_round_trip(codec, rms):
+    data = codec.encode(rms)
+    assert codec.decode(data) == rms
     # ...and the bytes are stable: model -> proto -> model -> proto.
-    assert to_proto(m.Metrics(decode_request(data))).SerializeToString() == data
+    assert codec.to_proto(codec.decode(data)).SerializeToString() == data
 
 
 def test_encode_reuses_received_bytes():
@@ -99,41 +138,40 @@ def test_encode_reuses_received_bytes():
     assert encode(m.Metrics(otlp_bytes=raw)) is raw
 
 
-def test_lazy_decode_through_the_batch():
+def test_lazy_decode_through_the_batch(codec):
     rms = [m.ResourceMetrics(m.Resource({"service.name": "a"}), [
         m.ScopeMetrics(m.Scope("lib", "1", {"k": [1, 2.5, b"x", {"n": None}]}), [
             m.Metric("c", m.MetricType.SUM, [m.NumberPoint({"a": True}, 5, 3, 1, flags=1)],
                      temporality=m.Temporality.DELTA, monotonic=True),
         ], "https://schema/1"),
     ], "https://schema/0")]
-    batch = m.Metrics(otlp_bytes=encode(m.Metrics(rms)))
+    batch = m.Metrics(otlp_bytes=codec.encode(rms))
     assert batch.resource_metrics == rms
     assert batch.item_count() == 1
 
 
-def test_int_and_double_values_stay_distinct():
+def test_int_and_double_values_stay_distinct(codec):
     req = ExportMetricsServiceRequest()
     metric = req.resource_metrics.add().scope_metrics.add().metrics.add()
     metric.gauge.data_points.add().as_int = 7
     metric.gauge.data_points.add().as_double = 7.0
-    points = from_proto(req)[0].scope_metrics[0].metrics[0].points
+    points = codec.from_proto(req)[0].scope_metrics[0].metrics[0].points
     assert [type(p.value) for p in points] == [int, float]
-    assert from_proto(to_proto(m.Metrics(from_proto(req)))) == from_proto(req)
+    assert codec.from_proto(codec.to_proto(codec.from_proto(req))) == codec.from_proto(req)
 
 
-def test_equal_but_different_attribute_values_keep_their_types_within_a_batch():
+def test_equal_but_different_attribute_values_keep_their_types_within_a_batch(codec):
     # 1 == True == 1.0 and 0.0 == -0.0: the per-batch attribute memo must not merge them.
     values = [1, True, 1.0, 0.0, -0.0, 1, [1], {"a": 1}, b"1", "1"]
     points = [m.NumberPoint({"k": v}, 0, 0) for v in values]
-    batch = m.Metrics([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
-        m.Metric("g", m.MetricType.GAUGE, points)])])])
-    request = ExportMetricsServiceRequest.FromString(encode(batch))
+    rms = [m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [m.Metric("g", m.MetricType.GAUGE, points)])])]
+    request = codec.to_proto(rms)
     got = [p.attributes[0].value for p in request.resource_metrics[0].scope_metrics[0].metrics[0].gauge.data_points]
     assert [v.WhichOneof("value") for v in got] == [
         "int_value", "bool_value", "double_value", "double_value", "double_value", "int_value", "array_value",
         "kvlist_value", "bytes_value", "string_value"]
     assert str(got[4].double_value) == "-0.0"
-    decoded = decode_request(encode(batch))[0].scope_metrics[0].metrics[0].points
+    decoded = codec.decode(codec.encode(rms))[0].scope_metrics[0].metrics[0].points
     assert [type(p.attributes["k"]) for p in decoded] == [type(v) for v in values]
     decoded[0].attributes["k"] = 2  # each point owns its dict, even when the memo served it
     assert decoded[5].attributes == {"k": 1}
@@ -141,25 +179,23 @@ def test_equal_but_different_attribute_values_keep_their_types_within_a_batch():
 
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(u64, u64, values, attributes), max_size=5))
-def test_number_points_serialized_by_hand_equal_protobufs_own(points):
+def test_number_points_serialized_by_hand_equal_protobufs_own(codec, points):
     # The common number point (both times set, no flags, no exemplars) is written without protobuf.
     model = [m.NumberPoint(attrs, time, value, start) for start, time, value, attrs in points]
-    batch = m.Metrics([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
+    data = codec.encode([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
         m.Metric("s", m.MetricType.SUM, model)])])])
-    data = encode(batch)
     # canonical: protobuf writes the parsed message back byte for byte
     assert ExportMetricsServiceRequest.FromString(data).SerializeToString() == data
-    decoded = decode_request(data)[0].scope_metrics[0].metrics[0].points
+    decoded = codec.decode(data)[0].scope_metrics[0].metrics[0].points
     assert decoded == model
     assert [repr(p.value) for p in decoded] == [repr(p.value) for p in model]  # -0.0, int or double
 
 
-def test_an_out_of_range_number_point_fails_as_protobuf_does():
+def test_an_out_of_range_number_point_fails_as_protobuf_does(codec):
     point = m.NumberPoint({}, 2**64, 1.0, 1)
-    batch = m.Metrics([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
-        m.Metric("g", m.MetricType.GAUGE, [point])])])])
     with pytest.raises(ValueError):
-        encode(batch)
+        codec.encode([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
+            m.Metric("g", m.MetricType.GAUGE, [point])])])])
 
 
 def _request_with_point(point: bytes) -> bytes:
@@ -171,7 +207,7 @@ def _request_with_point(point: bytes) -> bytes:
     return request.SerializeToString()
 
 
-def test_number_points_in_any_field_order_or_with_more_fields_decode_alike():
+def test_number_points_in_any_field_order_or_with_more_fields_decode_alike(codec):
     from opentelemetry.proto.metrics.v1.metrics_pb2 import NumberDataPoint
 
     canonical = NumberDataPoint(start_time_unix_nano=1, time_unix_nano=2, as_double=0.5)
@@ -180,15 +216,18 @@ def test_number_points_in_any_field_order_or_with_more_fields_decode_alike():
     times, attrs = data[:27], data[27:]
     flags = NumberDataPoint(flags=1).SerializeToString()
     unknown = b"\xf8\x01\x07"  # field 31, varint 7: not in the schema
-    for point, flagged in [(data, 0), (attrs + times, 0), (data + flags, 1), (data + unknown, 0),
-                           (data + attrs, 0)]:
-        (got,) = decode_request(_request_with_point(point))[0].scope_metrics[0].metrics[0].points
-        assert got == m.NumberPoint({"k": "v"}, 2, 0.5, 1, flags=flagged), point
+    zero_start = NumberDataPoint(start_time_unix_nano=1).SerializeToString().replace(b"\x01", b"\x00")
+    expected = m.NumberPoint({"k": "v"}, 2, 0.5, 1)
+    for point, want in [(data, expected), (attrs + times, expected), (data + flags, replace(expected, flags=1)),
+                        (data + unknown, expected), (data + attrs, expected),
+                        (data + zero_start, replace(expected, start_time_ns=0))]:  # a later field wins, zero too
+        (got,) = codec.decode(_request_with_point(point))[0].scope_metrics[0].metrics[0].points
+        assert got == want, point
 
 
-def test_a_malformed_number_point_is_a_decode_error():
+def test_a_malformed_number_point_is_a_decode_error(codec):
     from google.protobuf.message import DecodeError
 
     for point in [b"\x11" + bytes(8) + b"\x19" + bytes(8) + b"\x21" + bytes(8) + b"\x3a\x05ab", b"\x3a\xff"]:
         with pytest.raises(DecodeError):
-            decode_request(_request_with_point(point))
+            codec.decode(_request_with_point(point))
