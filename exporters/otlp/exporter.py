@@ -110,7 +110,7 @@ class OtlpGrpcPusher(PushExporter):
             self._blocking_channel.close()  # cancels its calls in flight, freeing their threads
             self._blocking_channel = None
         if self._threads is not None:
-            self._threads.shutdown(wait=False)
+            self._threads.shutdown(wait=False, cancel_futures=True)
             self._threads = None
 
     async def push(self, batch: Batch) -> None:

@@ -255,6 +255,18 @@ async def test_large_batch_failure_is_classified_as_on_the_loop(make_settings, b
     assert info.value.retry_after == 1.5 and "UNAVAILABLE: busy" in str(info.value)
 
 
+async def test_large_batch_to_an_unreachable_peer_is_retryable(make_settings):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pusher = await _grpc_pusher(make_settings, port)
+    try:
+        with pytest.raises(RetryableError, match="UNAVAILABLE"):
+            await pusher.push(_large_batch())
+    finally:
+        await pusher.shutdown()
+
+
 async def test_without_the_grpcio_hook_grpc_core_gzips(make_settings, backend, relay, monkeypatch):
     monkeypatch.setattr(precompressed, "AVAILABLE", False)
     batch = _large_batch()
