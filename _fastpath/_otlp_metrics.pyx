@@ -31,13 +31,12 @@ dataclasses' fields.
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Copy, PyDict_GetItem, PyDict_Next, PyDict_SetItem
+from cpython.dict cimport PyDict_Copy, PyDict_GetItem, PyDict_Next
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble
-from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
-from cpython.long cimport PyLong_AsLongLong, PyLong_AsUnsignedLongLong, PyLong_FromLongLong, PyLong_FromUnsignedLongLong
+from cpython.long cimport PyLong_AsLongLong, PyLong_AsUnsignedLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -76,6 +75,9 @@ cdef extern from "Python.h":
     object PyNumber_Index(object)
     int PyGC_Disable()
     int PyGC_Enable()
+    bint PyObject_IS_GC(object)
+    bint PyObject_GC_IsTracked(object)
+    void PyObject_GC_UnTrack(void*)
 
 cdef extern from "structmember.h":
     int T_OBJECT_EX
@@ -106,6 +108,13 @@ cdef class _Shape:
 
     Building and reading the model through these offsets, not through
     ``__init__`` and attribute lookups, was a third of either direction's cost.
+
+    An instance that holds no object the garbage collector tracks is left
+    untracked, as CPython leaves such tuples and dicts: it cannot be part of a
+    reference cycle, and a request's thousands of points traversed again by
+    every collection cost a quarter of a round trip in a running collector.
+    Whoever later stores a container in it (the model is read-only once
+    shared) at worst makes a cycle through it uncollectable, never unsafe.
     """
 
     cdef object cls
@@ -129,10 +138,14 @@ cdef class _Shape:
         cdef object out = PyType_GenericAlloc(<PyTypeObject*>self.cls, 0)
         cdef PyObject* v
         cdef Py_ssize_t i
+        cdef bint tracked = False
         for i in range(self.n):
             v = PyTuple_GET_ITEM(values, i)
             Py_INCREF(<object>v)
             (<PyObject**>(<char*><PyObject*>out + self.offsets[i]))[0] = v
+            tracked = tracked or (PyObject_IS_GC(<object>v) and PyObject_GC_IsTracked(<object>v))
+        if not tracked:
+            PyObject_GC_UnTrack(<PyObject*>out)
         return out
 
     cdef tuple fields(self, object obj):
@@ -163,6 +176,16 @@ cdef _Shape _SCOPE = _Shape(Scope)
 cdef _Shape _RESOURCE = _Shape(Resource)
 cdef _Shape _SCOPE_METRICS = _Shape(ScopeMetrics)
 cdef _Shape _RESOURCE_METRICS = _Shape(ResourceMetrics)
+
+
+cdef inline object _untracked(object container):
+    """``container`` (a new list or tuple), untracked when none of its items is tracked; see ``_Shape``."""
+    cdef object item
+    for item in container:
+        if PyObject_IS_GC(item) and PyObject_GC_IsTracked(item):
+            return container
+    PyObject_GC_UnTrack(<PyObject*>container)
+    return container
 
 
 # --- wire-format reading -----------------------------------------------------
@@ -527,7 +550,7 @@ cdef class _Decoder:
         cdef uint32_t f
         cdef int wire
         cdef Py_ssize_t pos, end, s
-        cdef uint64_t v, dropped = 0
+        cdef uint64_t dropped = 0
         cdef dict attributes = {}
         for pos, end in occurrences:
             self.keyvalues(attributes, pos, end, 1)
@@ -735,7 +758,8 @@ cdef class _Decoder:
             memcpy(&value_double, &raw, 8)
             value = value_double
         return _NUMBER_POINT.make((self.attributes(run_start, run_end, contiguous, start, end, 7), self.time(time),
-                                   value, self.start(start_time), [] if exemplars is None else exemplars, <uint32_t>flags))
+                                   value, self.start(start_time), _untracked([] if exemplars is None else exemplars),
+                                   <uint32_t>flags))
 
     cdef object exemplar(self, Py_ssize_t pos, Py_ssize_t end, int depth, bint build):
         cdef uint32_t f
@@ -834,7 +858,7 @@ cdef class _Decoder:
         return _HISTOGRAM_POINT.make((
             self.attributes(run_start, run_end, contiguous, start, end, 9), self.time(time), count, sum_,
             tuple(bounds) if bounds is not None else self.shared_bounds(bounds_start, bounds_end)
-            if bounds_start >= 0 else (), counts, self.start(start_time), min_, max_, exemplars,
+            if bounds_start >= 0 else (), _untracked(counts), self.start(start_time), min_, max_, _untracked(exemplars),
                                       <uint32_t>flags))
 
     cdef Py_ssize_t fixed64s(self, list out, bint doubles, Py_ssize_t pos, Py_ssize_t end, int wire) except -1:
@@ -903,10 +927,9 @@ cdef class _Decoder:
             return None
         return _EXPONENTIAL_POINT.make((
             self.attributes(run_start, run_end, contiguous, start, end, 1), self.time(time), count, sum_,
-            _zigzag32(scale),
-            zero_count, _BUCKETS.make((_zigzag32(positive_offset), positive)),
-            _BUCKETS.make((_zigzag32(negative_offset), negative)), self.start(start_time), min_, max_, zero_threshold,
-            exemplars, <uint32_t>flags))
+            _zigzag32(scale), zero_count, _BUCKETS.make((_zigzag32(positive_offset), _untracked(positive))),
+            _BUCKETS.make((_zigzag32(negative_offset), _untracked(negative))), self.start(start_time), min_, max_,
+            zero_threshold, _untracked(exemplars), <uint32_t>flags))
 
     cdef int buckets(self, Py_ssize_t pos, Py_ssize_t end, int depth, uint64_t* offset, list counts) except -1:
         """Merges a ``Buckets`` message into ``offset`` and ``counts``."""
@@ -964,7 +987,7 @@ cdef class _Decoder:
                             value = _f64(self.b + s - 8)
                     else:
                         s = _skip(self.b, s, pos, qf, qwire, depth - 1)
-                quantiles.append((quantile, value))
+                quantiles.append(_untracked((quantile, value)))
             elif f == 7 and wire == 2:
                 pos = _length(self.b, pos, end, &s)
                 if run_start < 0:
@@ -979,7 +1002,7 @@ cdef class _Decoder:
         if not build:
             return None
         return _SUMMARY_POINT.make((self.attributes(run_start, run_end, contiguous, start, end, 7), self.time(time),
-                                    count, sum_, quantiles, self.start(start_time), <uint32_t>flags))
+                                    count, sum_, _untracked(quantiles), self.start(start_time), <uint32_t>flags))
 
 
 def decode_request(data) -> list:

@@ -324,3 +324,15 @@ def test_memoized_attribute_sets_are_not_shared_between_points(codec):  # noqa: 
     points[0].attributes["a"] = "changed"
     assert [p.attributes for p in points[1:]] == [{"a": "b", "n": 1}] * 2
     assert points[1].attributes is not points[2].attributes
+
+
+def test_compiled_points_holding_no_container_are_left_to_refcounting():
+    """The compiled twin leaves points untracked by the garbage collector when they cannot be in a cycle."""
+    import gc
+
+    rms = [m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [m.Metric("g", m.MetricType.GAUGE, [
+        m.NumberPoint({"a": "b"}, 2, 1.0, 1), m.NumberPoint({"a": ["b"]}, 2, 1.0, 1)])])])]
+    plain, holding_a_list = C.decode(C.encode(rms))[0].scope_metrics[0].metrics[0].points
+    assert not gc.is_tracked(plain) and not gc.is_tracked(plain.exemplars)
+    assert gc.is_tracked(holding_a_list)
+    assert [plain, holding_a_list] == rms[0].scope_metrics[0].metrics[0].points
