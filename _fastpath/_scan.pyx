@@ -27,20 +27,25 @@ from libc.math cimport isinf, INFINITY
 from libc.stdint cimport int64_t, uint64_t
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 
 import os
 
 cimport cython
 
+from _fastpath._points cimport histogram_point, number_point
+
 from collector.connectors.logs_to_metrics import scan_py
 from collector.connectors.logs_to_metrics.plan import (
-    COMPOUND, COUNTER, LINE_REASONS, RULE_REASONS, TS_EPOCH_MS, TS_EPOCH_S, TS_RFC3339,
+    COMPOUND, COUNTER, GAUGE, HISTOGRAM, LINE_REASONS, OVERFLOW_KEY, RULE_REASONS, TS_EPOCH_MS, TS_EPOCH_S,
+    TS_RFC3339,
 )
 from collector.expr import MISSING
 
 cdef int KIND_COUNTER = COUNTER
+cdef int KIND_GAUGE = GAUGE
+cdef int KIND_HISTOGRAM = HISTOGRAM
 cdef int FMT_RFC3339 = TS_RFC3339
 cdef int FMT_EPOCH_S = TS_EPOCH_S
 cdef int FMT_EPOCH_MS = TS_EPOCH_MS
@@ -64,6 +69,7 @@ cdef extern from "key_table.h" nogil:
     int64_t fp_table_find_or_add(fp_table* t, const char* key, size_t n, int* added)
     int64_t fp_table_find_or_add_hashed(fp_table* t, const char* key, size_t n, uint64_t h, int* added)
     uint64_t fp_table_hash(const fp_table* t, const char* key, size_t n)
+    int64_t fp_table_find_hashed(const fp_table* t, const char* key, size_t n, uint64_t h)
     void fp_table_prefetch_slot(const fp_table* t, uint64_t h)
     int64_t fp_table_prefetch_key(const fp_table* t, uint64_t h)
 
@@ -76,6 +82,10 @@ cdef extern from *:
 DEF BLOCK = 1024
 DEF PREFETCH = 16      # lines between a key's slot prefetch and its lookup
 DEF MAX_DEPTH = 1024
+DEF SEEN_NOW = -1      # Acc.seen_ns of a series updated since the last flush
+DEF NO_LIMIT = 1 << 62
+
+cdef const char* OVERFLOW_KEY_BYTES = b"\x02"
 
 cdef enum Tag:
     T_MISSING = 0
@@ -118,7 +128,8 @@ cdef enum Applied:
     A_NO_MEMORY = -1
 
 # A dimension key is dimension after dimension: a flag byte 0 (omitted), or 1 then a
-# 4-byte little-endian length and the UTF-8 text. Building one says:
+# 4-byte little-endian length and the UTF-8 text; the overflow series' key is the one
+# byte 2, which no record's key starts with. Building one says:
 DEF K_SKIP = -1       # skip the record for this rule
 DEF K_WRONG_TYPE = -2
 DEF K_NO_MEMORY = -3
@@ -618,19 +629,23 @@ cdef int epoch_timestamp(const char* buf, Span s, int fmt, char* scratch, int64_
 
 cdef struct Acc:
     int64_t count
-    double total
+    double total       # of the interval
+    double held_total  # held series: the total up to the last flush, to which each flush adds the interval's
     double last
     double vmin
     double vmax
     int64_t first_ns
     int64_t last_ns
+    int64_t seen_ns    # held series: the flush that last saw the series updated; SEEN_NOW until then
 
-cdef struct Series:  # one rule's accumulators for the interval, by the key table's index
+cdef struct Series:  # one rule's accumulators (for the interval, or held), by the key table's index
     fp_table keys
     Acc* acc
     int64_t* buckets   # nb per series
+    PyObject** attrs   # held series: each one's attribute map, made at its first flush (owned)
     Py_ssize_t cap
     int nb
+    int64_t overflowed # records of new series folded into the overflow series, since the last emit
 
 cdef struct Prepared:  # a (line, rule)'s series key, built and hashed once for its prefetch and its lookup
     uint64_t hash
@@ -653,6 +668,7 @@ cdef struct RuleC:
     Py_ssize_t* dim_default_len
     int nbounds
     double* bounds
+    Py_ssize_t limit   # series before new ones fold into the overflow series (held series only)
 
 
 cdef int series_init(Series* s, int nb) noexcept nogil:
@@ -661,45 +677,87 @@ cdef int series_init(Series* s, int nb) noexcept nogil:
     return fp_table_init(&s.keys, _seed(), <uint64_t>-1)
 
 
-cdef void series_free(Series* s) noexcept nogil:
+cdef void series_free(Series* s) noexcept:
+    cdef Py_ssize_t i
+    if s.attrs != NULL:
+        for i in range(<Py_ssize_t>s.keys.n):
+            Py_XDECREF(s.attrs[i])
     fp_table_free(&s.keys)
     free(s.acc)
     free(s.buckets)
+    free(s.attrs)
     s.acc = NULL
     s.buckets = NULL
+    s.attrs = NULL
+
+
+cdef int series_reserve(Series* s, Py_ssize_t n) noexcept nogil:
+    """Room for the accumulators of n series; -1 when out of memory."""
+    cdef Py_ssize_t cap = s.cap
+    cdef void* p
+    if n <= cap:
+        return 0
+    while cap < n:
+        cap = cap * 2 if cap else 64
+    p = realloc(s.acc, cap * sizeof(Acc))
+    if p == NULL:
+        return -1
+    s.acc = <Acc*>p
+    if s.nb:
+        p = realloc(s.buckets, cap * s.nb * sizeof(int64_t))
+        if p == NULL:
+            return -1
+        s.buckets = <int64_t*>p
+    p = realloc(s.attrs, cap * sizeof(PyObject*))
+    if p == NULL:
+        return -1
+    s.attrs = <PyObject**>p
+    memset(s.attrs + s.cap, 0, (cap - s.cap) * sizeof(PyObject*))
+    s.cap = cap
+    return 0
+
+
+cdef int64_t series_find(Series* s, const char* key, Py_ssize_t klen, uint64_t h, Py_ssize_t limit,
+                         int64_t weight, int* added) noexcept nogil:
+    """The series of the key, created when new, or the overflow series once ``limit`` series are held
+    (``weight`` records are then counted as folded); -1 when out of memory."""
+    cdef int64_t i
+    if <Py_ssize_t>s.keys.n >= limit - 1:  # the twin's rule: a new key folds at limit - 1 series
+        i = fp_table_find_hashed(&s.keys, key, klen, h)
+        if i >= 0:
+            added[0] = 0
+            return i
+        s.overflowed += weight
+        h = fp_table_hash(&s.keys, OVERFLOW_KEY_BYTES, 1)
+        key = OVERFLOW_KEY_BYTES
+        klen = 1
+    i = fp_table_find_or_add_hashed(&s.keys, key, klen, h, added)
+    if i >= 0 and added[0]:
+        if series_reserve(s, i + 1) < 0:
+            return -1
+        s.attrs[i] = NULL
+    return i
 
 
 cdef int series_add(Series* s, const char* key, Py_ssize_t klen, uint64_t h, RuleC* rc, double value,
                     int64_t ts) noexcept nogil:
     """Count one value into the series of the key (hashed: ``h``), created at ``ts`` when new; -1 when out of memory."""
     cdef int added
-    cdef int64_t i = fp_table_find_or_add_hashed(&s.keys, key, klen, h, &added)
+    cdef int64_t i = series_find(s, key, klen, h, rc.limit, 1, &added)
     cdef Py_ssize_t j
     cdef Acc* a
-    cdef void* p
     if i < 0:
         return -1
+    a = &s.acc[i]
     if added:
-        if i >= s.cap:
-            s.cap = s.cap * 2 if s.cap else 64
-            p = realloc(s.acc, s.cap * sizeof(Acc))
-            if p == NULL:
-                return -1
-            s.acc = <Acc*>p
-            if s.nb:
-                p = realloc(s.buckets, s.cap * s.nb * sizeof(int64_t))
-                if p == NULL:
-                    return -1
-                s.buckets = <int64_t*>p
-        a = &s.acc[i]
         a.count = 0
         a.total = 0.0
+        a.held_total = 0.0
         a.vmin = INFINITY
         a.vmax = -INFINITY
         a.first_ns = ts
         if s.nb:
             memset(s.buckets + i * s.nb, 0, s.nb * sizeof(int64_t))
-    a = &s.acc[i]
     a.count += 1
     a.total += value
     a.last = value
@@ -708,6 +766,7 @@ cdef int series_add(Series* s, const char* key, Py_ssize_t klen, uint64_t h, Rul
     if value > a.vmax:
         a.vmax = value
     a.last_ns = ts
+    a.seen_ns = SEEN_NOW
     if rc.nbounds:
         j = 0
         while j < rc.nbounds and rc.bounds[j] < value:
@@ -725,6 +784,8 @@ cdef inline uint64_t _seed() noexcept nogil:
 cdef tuple _decode_key(const unsigned char* k, Py_ssize_t n):
     """Key bytes back to the twin's tuple of strings and Nones."""
     cdef Py_ssize_t p = 0, ln
+    if n == 1 and k[0] == 2:
+        return OVERFLOW_KEY
     out = []
     while p < n:
         if k[p] == 0:
@@ -827,6 +888,7 @@ cdef class JsonScanner:
             r.needs_gil = (r.has_where or (r.value_slot >= 0 and not self.body[r.value_slot])
                            or any(not self.body[s] for s in rule.dim_slots))
             self.any_needs_gil |= r.needs_gil
+            r.limit = NO_LIMIT
             r.nbounds = len(rule.bounds)
             r.bounds = <double*>_grow(NULL, max(r.nbounds, 1) * sizeof(double))
             for j in range(r.nbounds):
@@ -1373,13 +1435,219 @@ cdef class JsonScanner:
 
     def drain(self):
         """The interval's accumulators per rule, keyed by dimension values; starts a new interval."""
-        out = [_series_dict(&self.series[r]) for r in range(self.nrules)]
+        out = [_series_dict(&self.series[r], False) for r in range(self.nrules)]
         self._new_series()
         return out
 
+    # --- held series: the scanner's tables are the aggregation state (``aggregate.HeldSeries``) ---
 
-cdef dict _series_dict(Series* s):
-    """The twin's accumulator lists, keyed by the decoded dimension tuples; one pass over C arrays."""
+    def hold(self):
+        """Keep the series from here on: cardinality limits apply as records arrive, and ``emit`` reports."""
+        for r, rule in enumerate(self.rules):
+            self.crules[r].limit = rule.rule.cardinality_limit
+
+    def emit(self, long long now_ns, bint cumulative, long long max_staleness_ns):
+        """Each rule's points; cumulative series idle for ``max_staleness_ns`` are dropped first, delta ones all after."""
+        cdef Series* sr
+        cdef Py_ssize_t i
+        cdef int r
+        cdef bint stale
+        cdef int64_t horizon = now_ns - max_staleness_ns
+        out = []
+        for r in range(self.nrules):
+            sr = &self.series[r]
+            stale = False
+            self._close_interval(r, now_ns)
+            for i in range(<Py_ssize_t>sr.keys.n):
+                stale |= sr.acc[i].seen_ns < horizon
+            if cumulative and max_staleness_ns and stale:
+                self._drop_stale(r, horizon)
+            out.append(self._points(r))
+        if not cumulative:
+            self._new_series()
+        return out
+
+    def pop_overflowed(self):
+        """Per rule, the records of new series folded into the overflow series since the last call."""
+        out = [self.series[r].overflowed for r in range(self.nrules)]
+        for r in range(self.nrules):
+            self.series[r].overflowed = 0
+        return out
+
+    def held_counts(self):
+        """Series held per rule."""
+        return [<Py_ssize_t>self.series[r].keys.n for r in range(self.nrules)]
+
+    def absorb(self, list intervals):
+        """Merge the twin's intervals (per rule: key -> accumulator list) into the held series, folding as records do."""
+        for r, fresh in enumerate(intervals):
+            for key, acc in (<dict>fresh).items():
+                self._merge(r, key, acc, SEEN_NOW, True)
+
+    def adopt(self, int r, dict state):
+        """Seed rule r's series from the twin's state (key -> [accumulator list, last update time])."""
+        for key, (acc, seen) in state.items():
+            self._merge(r, key, acc, seen, False)
+
+    def export(self, long long now_ns):
+        """Per rule, the held series in the twin's state form (key -> [accumulator list, last update time])."""
+        out = []
+        for r in range(self.nrules):
+            self._close_interval(r, now_ns)
+            out.append({key: [acc, self.series[r].acc[i].seen_ns]
+                        for i, (key, acc) in enumerate(_series_dict(&self.series[r], True).items())})
+        return out
+
+    cdef void _close_interval(self, int r, int64_t now_ns) noexcept:
+        """Add each series' interval total to its held total, as the twin merges an interval into its
+        state (so float sums round alike), and stamp the series updated since the last flush."""
+        cdef Series* sr = &self.series[r]
+        cdef Acc* a
+        cdef Py_ssize_t i
+        for i in range(<Py_ssize_t>sr.keys.n):
+            a = &sr.acc[i]
+            a.held_total += a.total
+            a.total = 0.0
+            if a.seen_ns == SEEN_NOW:
+                a.seen_ns = now_ns
+
+    cdef int _merge(self, int r, tuple key, list acc, int64_t seen, bint fold) except -1:
+        """One twin accumulator into rule r's series, as ``aggregate.merge`` folds a later one into an earlier.
+
+        ``fold``: an interval's, folded past the cardinality limit; else a held state's, as it is.
+        """
+        cdef Series* sr = &self.series[r]
+        cdef bytes kb = _encode_key(key)
+        cdef const char* k = kb
+        cdef Py_ssize_t klen = len(kb), j
+        cdef int added
+        cdef int64_t i = series_find(sr, k, klen, fp_table_hash(&sr.keys, k, klen),
+                                     self.crules[r].limit if fold else NO_LIMIT, acc[0], &added)
+        cdef Acc* a
+        if i < 0:
+            raise MemoryError()
+        a = &sr.acc[i]
+        if added:
+            a.count = 0
+            a.total = 0.0
+            a.held_total = 0.0
+            a.vmin = INFINITY
+            a.vmax = -INFINITY
+            a.first_ns = acc[5]
+            if sr.nb:
+                memset(sr.buckets + i * sr.nb, 0, sr.nb * sizeof(int64_t))
+        a.count += acc[0]
+        if fold:
+            a.total += acc[1]
+        else:
+            a.held_total += acc[1]
+        a.last = acc[2]
+        a.vmin = min(a.vmin, <double>acc[3])
+        a.vmax = max(a.vmax, <double>acc[4])
+        a.last_ns = acc[6]
+        a.seen_ns = seen
+        for j in range(sr.nb):
+            sr.buckets[i * sr.nb + j] += acc[7 + j]
+        return 0
+
+    cdef int _drop_stale(self, int r, int64_t horizon) except -1:
+        """Rebuild rule r's table without the series last seen before ``horizon``."""
+        cdef Series* sr = &self.series[r]
+        cdef Series kept
+        cdef Py_ssize_t i, nb = sr.nb
+        cdef int64_t j
+        cdef int added
+        if series_init(&kept, sr.nb) < 0:
+            raise MemoryError()
+        kept.overflowed = sr.overflowed
+        for i in range(<Py_ssize_t>sr.keys.n):
+            if sr.acc[i].seen_ns < horizon:
+                continue
+            j = fp_table_find_or_add(&kept.keys, sr.keys.arena + sr.keys.key_off[i], sr.keys.key_len[i], &added)
+            if j < 0 or series_reserve(&kept, j + 1) < 0:
+                series_free(&kept)
+                raise MemoryError()
+            kept.acc[j] = sr.acc[i]
+            memcpy(kept.buckets + j * nb, sr.buckets + i * nb, nb * sizeof(int64_t))
+            kept.attrs[j] = sr.attrs[i]  # the reference moves
+            sr.attrs[i] = NULL
+        series_free(sr)
+        sr[0] = kept
+        return 0
+
+    cdef list _points(self, int r):
+        """Rule r's series as points, each with its attribute map (made once per series and kept)."""
+        cdef Series* sr = &self.series[r]
+        cdef RuleC* rc = &self.crules[r]
+        cdef fp_table* t = &sr.keys
+        cdef tuple names = self.rules[r].dim_names
+        cdef tuple bounds = self.rules[r].bounds
+        cdef Py_ssize_t i, j
+        cdef Acc* a
+        cdef dict attrs
+        cdef list counts
+        cdef list out = PyList_New(t.n)
+        for i in range(<Py_ssize_t>t.n):
+            if sr.attrs[i] == NULL:
+                attrs = _key_attributes(names, <const unsigned char*>t.arena + t.key_off[i], t.key_len[i])
+                Py_INCREF(attrs)
+                sr.attrs[i] = <PyObject*>attrs
+            else:
+                attrs = <dict>sr.attrs[i]
+            a = &sr.acc[i]
+            if rc.kind == KIND_HISTOGRAM:
+                counts = PyList_New(sr.nb)
+                for j in range(sr.nb):
+                    _set(counts, j, sr.buckets[i * sr.nb + j])
+                point = histogram_point(attrs, a.last_ns, a.count, a.held_total, bounds, counts, a.first_ns, a.vmin,
+                                        a.vmax)
+            elif rc.kind == KIND_GAUGE:
+                point = number_point(attrs, a.last_ns, a.last, 0)
+            elif rc.value_slot < 0:
+                point = number_point(attrs, a.last_ns, a.count, a.first_ns)
+            else:
+                point = number_point(attrs, a.last_ns, a.held_total, a.first_ns)
+            _set(out, i, point)
+        return out
+
+
+cdef bytes _encode_key(tuple key):
+    """The twin's key tuple as the scanner's key bytes."""
+    if key == OVERFLOW_KEY:
+        return b"\x02"
+    out = bytearray()
+    for value in key:
+        if value is None:
+            out.append(0)
+        else:
+            text = (<str>value).encode("utf-8", "surrogatepass")
+            out.append(1)
+            out += len(text).to_bytes(4, "little")
+            out += text
+    return bytes(out)
+
+
+cdef dict _key_attributes(tuple names, const unsigned char* k, Py_ssize_t n):
+    """A series' attribute map straight from its key bytes, as ``aggregate.attributes`` makes it from the tuple."""
+    cdef Py_ssize_t p = 0, ln, j = 0
+    cdef dict out = {}
+    if n == 1 and k[0] == 2:
+        out["otel.metric.overflow"] = "true"
+        return out
+    while p < n:
+        if k[p] == 0:
+            p += 1
+        else:
+            ln = k[p + 1] | (k[p + 2] << 8) | (k[p + 3] << 16) | (<Py_ssize_t>k[p + 4] << 24)
+            if j < len(names):
+                out[names[j]] = PyUnicode_DecodeUTF8(<const char*>k + p + 5, ln, NULL)
+            p += 5 + ln
+        j += 1
+    return out
+
+
+cdef dict _series_dict(Series* s, bint held):
+    """The twin's accumulator lists (with the held totals when ``held``), keyed by the decoded dimension tuples."""
     cdef dict out = {}
     cdef Py_ssize_t i, j
     cdef Acc* a
@@ -1390,7 +1658,7 @@ cdef dict _series_dict(Series* s):
         a = &s.acc[i]
         acc = PyList_New(7 + s.nb)
         _set(acc, 0, a.count)
-        _set(acc, 1, a.total)
+        _set(acc, 1, a.held_total if held else a.total)
         _set(acc, 2, a.last)
         _set(acc, 3, a.vmin)
         _set(acc, 4, a.vmax)

@@ -222,6 +222,17 @@ static inline int64_t fp_table_prefetch_key(const fp_table *t, uint64_t h) {
     return -1;
 }
 
+/* Index of the key, whose fp_table_hash is h, or -1 when the table does not hold it. */
+static inline int64_t fp_table_find_hashed(const fp_table *t, const char *key, size_t n, uint64_t h) {
+    size_t i = h & t->mask;
+    for (; t->slots[i].index >= 0; i = (i + 1) & t->mask) {
+        const fp_slot *s = &t->slots[i];
+        if (s->hash == h && s->len == n && fp_equal(t->arena + s->off, key, n))
+            return s->index;
+    }
+    return -1;
+}
+
 /* Index of the key, whose fp_table_hash is h, adding it as index n when new (then *added is 1);
  * -1 when out of memory. */
 static inline int64_t fp_table_find_or_add_hashed(fp_table *t, const char *key, size_t n, uint64_t h, int *added) {

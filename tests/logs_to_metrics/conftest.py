@@ -27,6 +27,15 @@ def scanner_class(request):
     return cls
 
 
+@pytest.fixture
+def json_twin(scanner_class, monkeypatch):
+    """Pipelines the test builds scan JSON with this twin; the compiled one holds their series too."""
+    import _fastpath
+
+    monkeypatch.setattr(_fastpath, "JsonScanner", scanner_class)
+    return scanner_class
+
+
 def config(text: str) -> Config:
     return Config.model_validate(yaml.safe_load(text))
 

@@ -12,6 +12,9 @@ from collector.pdata.anyvalue import to_anyvalue
 
 from .conftest import Sink, config, settings
 
+# Every test here runs over both twins: the compiled scanner holding its series, and scan_py with Aggregator.
+pytestmark = pytest.mark.usefixtures("json_twin")
+
 RULES = """
 metrics:
   - {name: req, type: counter, dimensions: [service, {name: code, field: http.status, default: unknown}]}
@@ -193,7 +196,6 @@ metrics:
 
     def run(requests):
         pipeline = Pipeline(cfg)
-        pipeline.scanner = scanner_class(pipeline.plan)
         for request in requests:
             pipeline.consume(Logs(request=request), 10**18)
         points = [(m.name, repr(p)) for _, _, m in pipeline.flush(10**18).iter_metrics() for p in m.points]

@@ -31,9 +31,8 @@ def dead_lines(logs: Logs) -> list[tuple[bytes, dict]]:
     return [(line, dict(chunk.attributes)) for chunk in logs.chunks for line in chunk.lines()]
 
 
-def test_bad_lines_keep_their_bytes_and_attributes_in_order(scanner_class):
+def test_bad_lines_keep_their_bytes_and_attributes_in_order(json_twin):
     pipeline = Pipeline(RULES, dead_letter=True)
-    pipeline.scanner = scanner_class(pipeline.plan, bad_records=True)
     data = b'{"k":"a","n":1}\n{oops\n\n{"k":"a","n":"x"}\n{"k":"a","n":-1}\n[1]\n{"k":"b","n":2}'
     dead = pipeline.consume(Logs(chunks=[LineChunk(data, 7, {"host": "h"}, {"stream": "out"})]), 1)
     assert dead_lines(dead) == [

@@ -7,6 +7,8 @@ import textwrap
 import time
 import urllib.request
 
+import pytest
+
 from collector.component import Signal
 from collector.connectors.logs_to_metrics import factory
 from collector.connectors.logs_to_metrics.connector import DROPPED_ON_RELOAD
@@ -18,6 +20,8 @@ from tests.core.conftest import _clean, registry, resolve_text  # noqa: F401  (f
 
 from .conftest import Sink, config, settings
 from .test_connector import points
+
+pytestmark = pytest.mark.usefixtures("json_twin")  # the compiled twin hands over the series its tables hold
 
 RULES = """
 flush_interval: 1h

@@ -23,7 +23,7 @@ from typing import Any, Iterator, Mapping
 
 from collector.component import Consumer, Host, Settings, Signal
 from collector.errors import ConsumeError
-from collector.connectors.logs_to_metrics.aggregate import Aggregator, AggregatorState, merge
+from collector.connectors.logs_to_metrics.aggregate import Aggregator, AggregatorState, HeldAggregator
 from collector.connectors.logs_to_metrics.config import Config
 from collector.connectors.logs_to_metrics.deadletter import DeadLetters
 from collector.connectors.logs_to_metrics.emf import EmfMetrics, EmfScanner
@@ -35,7 +35,7 @@ from collector.periodic import Periodic
 from collector.pdata.anyvalue import attributes_from_proto, from_anyvalue
 
 BAD_RECORDS = "fathom_logs_to_metrics_bad_records"
-OVERFLOWED = "fathom_logs_to_metrics_overflow_series"
+OVERFLOWED = "fathom_logs_to_metrics_overflow_records"
 DROPPED_ON_RELOAD = "fathom_logs_to_metrics_reload_dropped_series"
 DEAD_LETTERS_REFUSED = "fathom_logs_to_metrics_dead_letters_refused"
 
@@ -68,7 +68,12 @@ class Pipeline:
             else make_scanner(self.plan, dead_letter)
         # OTLP records with a map body skip line parsing; the twin applies rules to dicts.
         self.records = self.scanner if isinstance(self.scanner, Scanner) else Scanner(self.plan, bad_records=dead_letter)
-        self.aggregator = Aggregator(self.plan, on_overflow)
+        # The compiled scanner holds the series itself; any other scanner hands over intervals.
+        self.held = hasattr(self.scanner, "hold")
+        self.aggregator: Aggregator | HeldAggregator = HeldAggregator(self.plan, self.scanner, on_overflow) \
+            if self.held else Aggregator(self.plan, on_overflow)
+        if isinstance(self.aggregator, Aggregator):  # folds past cardinality limits as records arrive
+            self.scanner.admit = self.aggregator.admits
         #: the record attributes any rule reads; only they decide a record's constants
         self.attribute_names = frozenset(p.keys[0] for p in self.plan.slots if p.root == "attributes")
 
@@ -122,6 +127,8 @@ class Pipeline:
             else:  # a map body is read as it is; no body: the attributes are the record
                 scan_run()
                 self.records.apply(from_anyvalue(body) if kind == "kvlist_value" else {}, consts, now_ns)
+                if self.held:  # into the held series now, so they see records in arrival order
+                    self.aggregator.absorb(self.records.drain(), now_ns)
                 if dead is not None:
                     for _, reason in self.records.pop_bad_records()[:1]:
                         dead.add_record(rl, sl, record, reason)
@@ -150,7 +157,7 @@ class Pipeline:
         self.aggregator.absorb(self._drain(), now_ns)
         if self.emf is not None:
             self.emf.absorb(now_ns)
-        return PipelineState(self.aggregator.export(), self.emf)
+        return PipelineState(self.aggregator.export(now_ns), self.emf)
 
     def take_over(self, state: "PipelineState") -> dict[str, int]:
         """Seed this (unused) pipeline from a predecessor's; the series dropped by metric name."""
@@ -172,11 +179,8 @@ class Pipeline:
         return counts
 
     def _drain(self) -> list[dict[tuple, list]]:
-        interval = self.scanner.drain()
-        if self.records is not self.scanner:
-            for mine, other in zip(interval, self.records.drain()):
-                _merge_intervals(mine, other)
-        return interval
+        """The interval the aggregator merges (none when the series are held: they are merged as they come)."""
+        return [{} for _ in self.plan.rules] if self.held else self.scanner.drain()
 
 
 @dataclass
@@ -202,14 +206,6 @@ def _gc_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def _merge_intervals(into: dict, other: dict) -> None:
-    for key, acc in other.items():
-        if key in into:
-            merge(into[key], acc)
-        else:
-            into[key] = acc
 
 
 class LogsToMetrics:
@@ -274,7 +270,7 @@ class LogsToMetrics:
 
     def _overflowed(self, metric: str, n: int) -> None:
         self.settings.telemetry.add(OVERFLOWED, n, {"metric": metric},
-                                    description="New series folded into the overflow series")
+                                    description="Records of new series counted in the overflow series instead")
 
 
 def create(settings: Settings, config: Config, next: Mapping[Signal, Consumer]) -> LogsToMetrics:

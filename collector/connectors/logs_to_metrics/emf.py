@@ -112,7 +112,7 @@ class EmfMetrics:
         self._index, self._positions = old._index, old._positions
         self.plan.rules[:] = [dataclasses.replace(rule, rule=rule.rule.model_copy(update={"cardinality_limit": self.limit}))
                               for rule in old.plan.rules]
-        self.aggregator.state, self.aggregator.metadata = old.aggregator.state, old.aggregator.metadata
+        self.aggregator.take_series(old.aggregator)
         self.interval = [{} for _ in self.plan.rules]
         return {}
 

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import orjson
 
 from collector.connectors.logs_to_metrics.plan import (
-    BUCKETS, COUNT, COUNTER, FIRST_NS, LAST, LAST_NS, MAX, MIN, TOTAL,
+    BUCKETS, COUNT, COUNTER, FIRST_NS, LAST, LAST_NS, MAX, MIN, OVERFLOW_KEY, TOTAL,
     TS_EPOCH_MS, TS_EPOCH_NS, TS_EPOCH_S, TS_RFC3339, Plan,
 )
 from collector.connectors.logs_to_metrics.text_parsers import LineParser
@@ -52,6 +52,8 @@ class Scanner:
         self.bad_records: list[tuple[int, str]] | None = [] if bad_records else None
         self._index = 0
         self.series: list[dict[tuple, list]] = [{} for _ in plan.rules]
+        #: asked (rule index, key) for each key new to the interval: False folds it into the overflow series
+        self.admit: Callable[[int, tuple], bool] | None = None
 
     def scan(self, data: bytes, ends: Sequence[int] | None, consts: Sequence[Any], now_ns: int) -> int:
         """Apply the rules to every line of ``data``; returns the number of records seen."""
@@ -105,7 +107,7 @@ class Scanner:
             ts = timestamp_ns(row[plan.ts_slot], plan.ts_format)
             if ts is None:
                 return self.count("bad_timestamp")
-        for rule, series in zip(plan.rules, self.series):
+        for r, (rule, series) in enumerate(zip(plan.rules, self.series)):
             if rule.where is not None and not rule.where(row):
                 continue
             value = 1.0
@@ -129,8 +131,12 @@ class Scanner:
                 continue
             acc = series.get(key)
             if acc is None:
-                acc = series[key] = plan.new_acc(rule)
-                acc[FIRST_NS] = ts
+                if self.admit is not None and not self.admit(r, key):
+                    key = OVERFLOW_KEY
+                    acc = series.get(key)
+                if acc is None:
+                    acc = series[key] = plan.new_acc(rule)
+                    acc[FIRST_NS] = ts
             update(acc, rule.kind, rule.bounds, value, ts)
 
     def count(self, reason: str) -> None:

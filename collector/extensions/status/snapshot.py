@@ -19,7 +19,7 @@ QUEUE_CAPACITY = "otelcol_exporter_queue_capacity"
 OVERFLOW_COUNTERS = (
     "fathom_cardinality_overflow_points",
     "fathom_cardinality_dropped_points",
-    "fathom_logs_to_metrics_overflow_series",
+    "fathom_logs_to_metrics_overflow_records",
 )
 
 
