@@ -78,6 +78,8 @@ cdef extern from "Python.h":
     bint PyObject_IS_GC(object)
     bint PyObject_GC_IsTracked(object)
     void PyObject_GC_UnTrack(void*)
+    int Py_EnterRecursiveCall(const char*) except -1
+    void Py_LeaveRecursiveCall()
 
 cdef extern from "structmember.h":
     int T_OBJECT_EX
@@ -1261,8 +1263,8 @@ cdef class _Encoder:
         cdef PyObject* v
         cdef Py_ssize_t i = 0, start
         if type(attributes) is not dict:
-            for k_, v_ in attributes.items():
-                self.keyvalue(tag, k_, v_)
+            for name, value in attributes.items():
+                self.keyvalue(tag, name, value)
             return 0
         d = <dict>attributes
         if not d:
@@ -1274,7 +1276,8 @@ cdef class _Encoder:
                 return self.raw(PyBytes_AS_STRING(<object>hit), PyBytes_GET_SIZE(<object>hit))
         start = self.size
         while PyDict_Next(d, &i, &k, &v):
-            self.keyvalue(tag, <object>k, <object>v)
+            name, value = <object>k, <object>v  # owned: a value's __str__ or __index__ may change the dict
+            self.keyvalue(tag, name, value)
         if key is not None:
             self.memo[key] = PyBytes_FromStringAndSize(<const char*>self.buf + start, self.size - start)
         return 0
@@ -1287,7 +1290,18 @@ cdef class _Encoder:
         return self.close(mark)
 
     cdef int anyvalue(self, uint8_t tag, object value) except -1:
-        """``value`` as ``AnyValue`` field ``tag``, mapped as ``collector.pdata.anyvalue.to_anyvalue`` does."""
+        """``value`` as ``AnyValue`` field ``tag``, mapped as ``collector.pdata.anyvalue.to_anyvalue`` does.
+
+        Nesting counts against Python's recursion limit, as the spec's
+        recursion does: a list that holds itself is a ``RecursionError``.
+        """
+        Py_EnterRecursiveCall(" while encoding an attribute value")
+        try:
+            return self.anyvalue_body(tag, value)
+        finally:
+            Py_LeaveRecursiveCall()
+
+    cdef int anyvalue_body(self, uint8_t tag, object value) except -1:
         cdef Py_ssize_t mark = self.open(tag), inner
         cdef int64_t i
         cdef type t = type(value)

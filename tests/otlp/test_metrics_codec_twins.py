@@ -336,3 +336,10 @@ def test_compiled_points_holding_no_container_are_left_to_refcounting():
     assert not gc.is_tracked(plain) and not gc.is_tracked(plain.exemplars)
     assert gc.is_tracked(holding_a_list)
     assert [plain, holding_a_list] == rms[0].scope_metrics[0].metrics[0].points
+
+
+def test_an_attribute_value_holding_itself_is_a_recursion_error(codec):  # noqa: F811 (codec: the fixture)
+    value: list = []
+    value.append(value)
+    with pytest.raises(RecursionError):
+        codec.encode([m.ResourceMetrics(m.Resource({"k": value}), [])])
