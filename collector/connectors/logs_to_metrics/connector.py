@@ -91,6 +91,13 @@ class Pipeline:
                 self._consume_records(rl, now_ns, dead)
         return dead.batch() if dead is not None else None
 
+    def consume_lines(self, data: bytes, now_ns: int) -> int:
+        """Apply the rules to a buffer of newline-separated lines with no resource or attributes (a replay).
+
+        Returns the lines seen: a replay need not count them beforehand, as a :class:`LineChunk` must.
+        """
+        return self.scanner.scan(data, None, self.plan.consts({}, {}), now_ns)
+
     def _consume_records(self, rl: Any, now_ns: int, dead: DeadLetters | None) -> None:
         """One resource's records in order, string and bytes bodies scanned in runs of equal constants."""
         resource = attributes_from_proto(rl.resource.attributes)

@@ -7,7 +7,7 @@ from typing import Callable, Iterable
 
 from collector.connectors.logs_to_metrics.config import Config
 from collector.connectors.logs_to_metrics.connector import Pipeline
-from collector.pdata import LineChunk, Logs, Metrics
+from collector.pdata import Metrics
 
 
 def replay(config: Config, buffers: Iterable[bytes], now_ns: int | None = None,
@@ -21,8 +21,7 @@ def replay(config: Config, buffers: Iterable[bytes], now_ns: int | None = None,
     pipeline = Pipeline(config)
     bad: dict[str, int] = {}
     for data in buffers:
-        lines = data.count(b"\n") + 1
-        pipeline.consume(Logs(chunks=[LineChunk(data, lines)]), now)
+        lines = pipeline.consume_lines(data, now)
         for reason, n in pipeline.pop_bad().items():
             bad[reason] = bad.get(reason, 0) + n
         if on_block is not None:
