@@ -216,14 +216,20 @@ cdef inline Py_ssize_t _varint(const uint8_t* b, Py_ssize_t pos, Py_ssize_t end,
 
 
 cdef inline Py_ssize_t _tag(const uint8_t* b, Py_ssize_t pos, Py_ssize_t end, uint32_t* field, int* wire) except -1:
-    cdef uint64_t tag = b[pos]
+    cdef uint8_t tag = b[pos]
+    if tag < 0x80 and tag >= 8 and (tag & 7) < 6:  # the common case: one byte, a field number, a wire type
+        field[0] = tag >> 3
+        wire[0] = tag & 7
+        return pos + 1
+    return _long_tag(b, pos, end, field, wire)
+
+
+cdef Py_ssize_t _long_tag(const uint8_t* b, Py_ssize_t pos, Py_ssize_t end, uint32_t* field, int* wire) except -1:
+    cdef uint64_t tag
     cdef Py_ssize_t start = pos
-    if tag < 0x80:
-        pos += 1
-    else:
-        pos = _varint(b, pos, end, &tag)
-        if pos - start > 5 or tag > 0xFFFFFFFF:
-            _fail("tag longer than 32 bits", start)
+    pos = _varint(b, pos, end, &tag)
+    if pos - start > 5 or tag > 0xFFFFFFFF:
+        _fail("tag longer than 32 bits", start)
     field[0] = <uint32_t>(tag >> 3)
     wire[0] = <int>(tag & 7)
     if field[0] == 0:
@@ -235,11 +241,11 @@ cdef inline Py_ssize_t _tag(const uint8_t* b, Py_ssize_t pos, Py_ssize_t end, ui
 
 cdef inline Py_ssize_t _length(const uint8_t* b, Py_ssize_t pos, Py_ssize_t end, Py_ssize_t* start) except -1:
     """Reads a length prefix; ``start`` gets where the bytes begin, the result where they end."""
-    cdef uint64_t n = b[pos] if pos < end else 0x80
-    if n < 0x80:
-        pos += 1
-    else:
-        pos = _varint(b, pos, end, &n)
+    cdef uint64_t n
+    if pos < end and b[pos] < 0x80 and b[pos] < end - pos:  # the common case: one byte, within bounds
+        start[0] = pos + 1
+        return pos + 1 + b[pos]
+    pos = _varint(b, pos, end, &n)
     if n > <uint64_t>(end - pos):
         _fail(f"length {n} past the end of its message", pos)
     start[0] = pos

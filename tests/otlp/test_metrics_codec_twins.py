@@ -139,6 +139,81 @@ def mutated(draw) -> bytes:
     return bytes(data)
 
 
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        byte = data[pos]  # IndexError past the end
+        value |= (byte & 0x7F) << shift
+        pos, shift = pos + 1, shift + 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _tree(data: bytes) -> list | None:
+    """``data`` as [field, wire type, value bytes, children or None], or None where it is no clean message."""
+    out, pos = [], 0
+    try:
+        while pos < len(data):
+            key, pos = _read_varint(data, pos)
+            number, wire = key >> 3, key & 7
+            if wire == 0:
+                end = _read_varint(data, pos)[1]
+            elif wire in (1, 5):
+                end = pos + (8 if wire == 1 else 4)
+            elif wire == 2:
+                n, pos = _read_varint(data, pos)
+                end = pos + n
+            else:
+                return None
+            if number == 0 or end > len(data):
+                return None
+            out.append([number, wire, data[pos:end], _tree(data[pos:end]) if wire == 2 and end > pos else None])
+            pos = end
+    except IndexError:
+        return None
+    return out
+
+
+def _wire(fields: list) -> bytes:
+    out = bytearray()
+    for number, wire, value, children in fields:
+        payload = value if children is None else _wire(children)
+        out += _varint(number << 3 | wire) + (_varint(len(payload)) if wire == 2 else b"") + payload
+    return bytes(out)
+
+
+@st.composite
+def recombined(draw) -> bytes:
+    """A request with fields repeated, moved or dropped at any depth: merges, oneof switches, field order."""
+    tree = _tree(draw(requests()))
+    messages = []
+
+    def collect(fields: list) -> None:
+        messages.append(fields)
+        for field in fields:
+            if field[3] is not None:
+                collect(field[3])
+
+    collect(tree)
+    for _ in range(draw(st.integers(1, 4))):
+        fields = draw(st.sampled_from(messages))
+        if not fields:
+            continue
+        i = draw(st.integers(0, len(fields) - 1))
+        op = draw(st.sampled_from(["repeat", "repeat later", "move last", "drop", "reverse"]))
+        if op == "repeat":
+            fields.insert(i, fields[i])
+        elif op == "repeat later":
+            fields.append(fields[i])
+        elif op == "move last":
+            fields.append(fields.pop(i))
+        elif op == "drop":
+            del fields[i]
+        else:
+            fields.reverse()
+    return _wire(tree)
+
+
 _FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
@@ -151,6 +226,12 @@ def test_random_requests_decode_and_encode_alike(data):
 @_FUZZ
 @given(mutated())
 def test_mutated_requests_decode_alike(data):
+    assert_twins_agree(data)
+
+
+@_FUZZ
+@given(recombined())
+def test_recombined_requests_decode_alike(data):
     assert_twins_agree(data)
 
 
