@@ -24,9 +24,12 @@ Encoding writes fields in field-number order, proto3 defaults left out
 out of a field's range raise ``ValueError``, values of a wrong type
 ``TypeError``, as protobuf's setters do.
 
-Model objects are built without running their generated ``__init__``: the
-slots are filled through their descriptors, checked at import against the
-dataclasses' fields.
+Model objects are built and read through their slots' offsets, found at
+import from the dataclasses' fields (``_Shape``), without their generated
+``__init__`` or attribute lookups. Attribute sets are memoized per request
+in both directions, as the spec does: by their bytes when decoding (each
+point gets its own copy of the dict), by their keys and values when
+encoding.
 """
 
 cimport cython
@@ -36,7 +39,7 @@ from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble
 from cpython.long cimport PyLong_AsLongLong, PyLong_AsUnsignedLongLong
 from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
 from cpython.object cimport PyObject, PyTypeObject
-from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from cpython.ref cimport Py_INCREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
@@ -141,6 +144,8 @@ cdef class _Shape:
         cdef PyObject* v
         cdef Py_ssize_t i
         cdef bint tracked = False
+        if PyTuple_GET_SIZE(values) != self.n:
+            raise ValueError(f"{self.cls.__name__} takes {self.n} values, not {len(values)}")
         for i in range(self.n):
             v = PyTuple_GET_ITEM(values, i)
             Py_INCREF(<object>v)
@@ -446,7 +451,7 @@ cdef class _Decoder:
     cdef object anyvalue(self, Py_ssize_t pos, Py_ssize_t end, int depth, int* case, object value):
         """An ``AnyValue`` merged into ``value`` of oneof member ``case`` (0: none yet)."""
         cdef uint32_t f
-        cdef int wire, element_case
+        cdef int wire
         cdef Py_ssize_t s
         cdef uint64_t v
         if depth < 0:
