@@ -25,6 +25,7 @@ from libc.stdlib cimport malloc, realloc, free, strtod
 from libc.string cimport memchr, memcmp, memcpy, memset
 from libc.math cimport isinf, INFINITY
 from libc.stdint cimport int64_t, uint64_t
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_FromStringAndSize
 from cpython.list cimport PyList_New, PyList_SET_ITEM
 from cpython.ref cimport PyObject, Py_INCREF, Py_XDECREF
@@ -995,14 +996,22 @@ cdef class JsonScanner:
         """Apply the rules to every line of ``data``; returns the number of records seen.
 
         ``ends``: explicit record ends (offsets, non-decreasing), or None to split at newlines.
+        ``data`` is bytes or any buffer (a replay passes views of its read buffers, not copies).
         """
-        cdef bytes owned = data if type(data) is bytes else bytes(data)
-        cdef Py_ssize_t total = len(owned), nends = -1, n, i, seen = 0, j
+        cdef Py_buffer view
+        self.now_ns = now_ns
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            return self._scan(<const char*>view.buf, view.len, ends, consts)
+        finally:
+            PyBuffer_Release(&view)
+
+    cdef Py_ssize_t _scan(self, const char* buf, Py_ssize_t total, ends, consts) except -1:
+        cdef Py_ssize_t nends = -1, n, i, seen = 0, j
         cdef int err = 0
         cdef list row = consts if type(consts) is list else list(consts)
         cdef list memos = None
-        self.now_ns = now_ns
-        self.ctx.buf = owned
+        self.ctx.buf = buf
         self.pos = self.k = 0
         self.nbad_at = 0
         if ends is not None:

@@ -21,7 +21,7 @@ metrics:
 def run(scanner_class, lines, ends=None, consts=None):
     plan = Plan(RULES)
     s = scanner_class(plan)
-    data = lines if isinstance(lines, bytes) else b"\n".join(lines)
+    data = lines if isinstance(lines, (bytes, memoryview)) else b"\n".join(lines)
     s.scan(data, ends, consts or plan.consts({}, {}), 7)
     return s.drain(), s.pop_bad()
 
@@ -108,3 +108,10 @@ def test_bad_records_are_noted_with_their_first_reason(scanner_class):
     assert noting.pop_bad_records() == [(1, "invalid_json"), (3, "wrong_type"), (4, "bad_timestamp")]
     assert noting.pop_bad_records() == []
     assert quiet.pop_bad() == noting.pop_bad() == {"invalid_json": 1, "wrong_type": 3, "bad_timestamp": 1}
+
+
+def test_a_buffer_view_scans_as_its_bytes(scanner_class):
+    """A replay hands views of its read buffers, not copies: same accumulators and counts as from bytes."""
+    data = b'{"s":"a","t":1,"v":2,"lvl":"e"}\n{"s":"b","t":2}\n{oops\n{"s":"a","t":3,"v":20,"lvl":"w"}\nJUNK'
+    view = memoryview(bytearray(data))[:-5]
+    assert run(scanner_class, view) == run(scanner_class, data[:-5])

@@ -91,7 +91,7 @@ class Pipeline:
                 self._consume_records(rl, now_ns, dead)
         return dead.batch() if dead is not None else None
 
-    def consume_lines(self, data: bytes, now_ns: int) -> int:
+    def consume_lines(self, data: bytes | memoryview, now_ns: int) -> int:
         """Apply the rules to a buffer of newline-separated lines with no resource or attributes (a replay).
 
         Returns the lines seen: a replay need not count them beforehand, as a :class:`LineChunk` must.

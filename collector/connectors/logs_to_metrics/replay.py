@@ -10,7 +10,7 @@ from collector.connectors.logs_to_metrics.connector import Pipeline
 from collector.pdata import Metrics
 
 
-def replay(config: Config, buffers: Iterable[bytes], now_ns: int | None = None,
+def replay(config: Config, buffers: Iterable[bytes | memoryview], now_ns: int | None = None,
            on_block: Callable[[int, int], None] | None = None) -> tuple[Metrics, dict[str, int]]:
     """Run newline-separated buffers through the rules; the metrics and bad-record counts by reason.
 

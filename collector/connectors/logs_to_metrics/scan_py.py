@@ -55,8 +55,9 @@ class Scanner:
         #: asked (rule index, key) for each key new to the interval: False folds it into the overflow series
         self.admit: Callable[[int, tuple], bool] | None = None
 
-    def scan(self, data: bytes, ends: Sequence[int] | None, consts: Sequence[Any], now_ns: int) -> int:
-        """Apply the rules to every line of ``data``; returns the number of records seen."""
+    def scan(self, data: bytes | memoryview, ends: Sequence[int] | None, consts: Sequence[Any], now_ns: int) -> int:
+        """Apply the rules to every line of ``data`` (bytes or a buffer); returns the number of records seen."""
+        data = bytes(data)  # no copy when it is bytes already
         lines = data.split(b"\n") if ends is None else _split(data, ends)
         if self.bad_records is not None:
             self.bad_records = []
