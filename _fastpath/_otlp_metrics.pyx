@@ -1221,12 +1221,11 @@ cdef class _Encoder:
         return 0
 
     cdef int binary(self, uint8_t tag, object value, bint always) except -1:
+        """A bytes field; ``always`` for a oneof member, else nullable (protobuf refuses a bytearray)."""
         if value is None and not always:
             return 0
-        if type(value) is not bytes:
-            if not isinstance(value, (bytes, bytearray)):
-                raise TypeError(f"{value!r} has type {type(value).__name__}, but expected bytes")
-            value = bytes(value)
+        if not isinstance(value, bytes):
+            raise TypeError(f"expected bytes, {type(value).__name__} found")
         cdef Py_ssize_t n = PyBytes_GET_SIZE(value)
         if n or always:
             self.byte(tag)
@@ -1330,7 +1329,7 @@ cdef class _Encoder:
         elif isinstance(value, str):
             self.text(0x0A, value, True)
         elif isinstance(value, (bytes, bytearray)):
-            self.binary(0x3A, value, True)
+            self.binary(0x3A, value if isinstance(value, bytes) else bytes(value), True)
         elif isinstance(value, _MAPPING):
             inner = self.open(0x32)  # an empty map is still a map, not null
             for k, v in value.items():

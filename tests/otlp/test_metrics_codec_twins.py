@@ -8,7 +8,10 @@ hand-written reader most easily departs from protobuf's.
 
 from __future__ import annotations
 
+import decimal
+import enum
 import os
+import types
 
 import pytest
 from google.protobuf.descriptor import FieldDescriptor
@@ -424,3 +427,36 @@ def test_an_attribute_value_holding_itself_is_a_recursion_error(codec):  # noqa:
     value.append(value)
     with pytest.raises(RecursionError):
         codec.encode([m.ResourceMetrics(m.Resource({"k": value}), [])])
+
+
+class _Level(enum.IntEnum):
+    HIGH = 3
+
+
+class _Name(str):
+    pass
+
+
+@pytest.mark.parametrize("value", [
+    _Level.HIGH, _Name("x"), bytearray(b"ab"), (1, 2), [None, [], {}], {"a": None, 1: 2},
+    types.MappingProxyType({"q": 1}), decimal.Decimal("1.5"), object, None, -0.0, float("nan"), 2**63 - 1, True,
+    b"", "",
+], ids=repr)
+def test_any_python_value_encodes_alike(value):
+    """Subclasses, other mappings and sequences, unknown types (as their str): as protobuf's setters take them."""
+    number = value if isinstance(value, (int, float)) else 1.0
+    for attributes in ({"k": value}, types.MappingProxyType({"k": value})):
+        for point in (m.NumberPoint(attributes, 1, number, 2),
+                      m.NumberPoint({}, _Level.HIGH, 1, 2, [m.Exemplar(_Level.HIGH, number, attributes, b"t")], 1)):
+            metric = m.Metric(_Name("g"), m.MetricType.SUM, [point], metadata=attributes,
+                              temporality=m.Temporality.DELTA, monotonic=_Level.HIGH)
+            rms = [m.ResourceMetrics(m.Resource(attributes, _Level.HIGH), [
+                m.ScopeMetrics(m.Scope(_Name("n"), "v", attributes), [metric])])]
+            assert _outcome(C.encode, rms) == _outcome(PY.encode, rms)
+
+
+def test_trace_ids_must_be_bytes_as_protobuf_requires(codec):  # noqa: F811 (codec: the fixture)
+    point = m.NumberPoint({}, 1, 1.0, 2, [m.Exemplar(1, 2, {}, bytearray(b"t"))])
+    with pytest.raises(TypeError):
+        codec.encode([m.ResourceMetrics(m.Resource(), [m.ScopeMetrics(m.Scope(), [
+            m.Metric("g", m.MetricType.GAUGE, [point])])])])
