@@ -31,11 +31,9 @@ from collector.errors import PermanentError, RetryableError
 from collector.pdata import Batch
 from collector.pdata.otlp import WIRES, batch_bytes, batch_message, from_json, to_json
 from collector.tls import TLSClientConfig
-from exporters.otlp.common import count_partial_success, http_error
+from exporters.otlp.common import count_partial_success, gzip_bytes, http_error
 
 _MEDIA = {"proto": "application/x-protobuf", "json": "application/json"}
-#: zlib window bits per Content-Encoding: gzip framing, or zlib (RFC 1950) for deflate.
-_WBITS = {"gzip": 16 + zlib.MAX_WBITS, "deflate": zlib.MAX_WBITS}
 #: Bodies this large are compressed on a worker thread: zlib and zstd release
 #: the GIL, so the event loop keeps serving instead of stalling ~13 ms on a
 #: 500 KB logs request, and a second core can take the work.
@@ -127,8 +125,9 @@ class OtlpHttpPusher(PushExporter):
     def _compress(self, body: bytes) -> bytes:
         if self._config.compression == "zstd":
             return zstd.compress(body, self._config.compression_level)
-        packer = zlib.compressobj(self._config.compression_level, zlib.DEFLATED, _WBITS[self._config.compression])
-        return packer.compress(body) + packer.flush()
+        if self._config.compression == "gzip":
+            return gzip_bytes(body, self._config.compression_level)
+        return zlib.compress(body, self._config.compression_level)  # deflate: the zlib format (RFC 1950)
 
     async def push(self, batch: Batch) -> None:
         if self._session is None:
