@@ -99,6 +99,8 @@ cdef enum Tag:
     T_NULL = 7
     T_OBJECT = 8
     T_ARRAY = 9
+    T_BARE = 10     # logfmt: an unquoted token read as text (span without quotes)
+    T_LFESC = 11    # logfmt: a quoted value with backslash escapes (span with its quotes)
 
 # Bad-record reasons, numbered as in ``REASONS``; a failed line's status is its reason.
 cdef enum:
@@ -106,6 +108,7 @@ cdef enum:
     R_INVALID_UTF8 = 1
     R_INVALID_JSON = 2
     R_NOT_OBJECT = 3
+    R_NO_MATCH = 4
     R_BAD_TIMESTAMP = 5
     R_MISSING_VALUE = 6
     R_WRONG_TYPE = 7
@@ -113,9 +116,9 @@ cdef enum:
     NREASONS = 9
 
 REASONS = LINE_REASONS + RULE_REASONS
-assert [REASONS[r] for r in (R_TOO_LONG, R_INVALID_UTF8, R_INVALID_JSON, R_NOT_OBJECT, R_BAD_TIMESTAMP,
+assert [REASONS[r] for r in (R_TOO_LONG, R_INVALID_UTF8, R_INVALID_JSON, R_NOT_OBJECT, R_NO_MATCH, R_BAD_TIMESTAMP,
                              R_MISSING_VALUE, R_WRONG_TYPE, R_NEGATIVE_VALUE)] == [
-    "too_long", "invalid_utf8", "invalid_json", "not_object", "bad_timestamp",
+    "too_long", "invalid_utf8", "invalid_json", "not_object", "no_match", "bad_timestamp",
     "missing_value", "wrong_type", "negative_value"] and len(REASONS) == NREASONS
 
 cdef enum LineStatus:
@@ -591,6 +594,133 @@ cdef int scan_line(Ctx* c, Py_ssize_t start, Py_ssize_t end, Py_ssize_t max_len,
     return L_OK
 
 
+cdef inline Py_ssize_t space_len(const unsigned char* b, Py_ssize_t p, Py_ssize_t end) noexcept nogil:
+    """Bytes of the whitespace character at p as Python's ``str.isspace`` (and so regex ``\\s``) reads it; 0: none."""
+    cdef unsigned char c = b[p], c1, c2
+    if c == 32 or (c >= 9 and c <= 13) or (c >= 28 and c <= 31):
+        return 1
+    if c < 0xC2 or p + 1 >= end:
+        return 0
+    c1 = b[p + 1]
+    if c == 0xC2:
+        return 2 if c1 == 0x85 or c1 == 0xA0 else 0
+    if p + 2 >= end:
+        return 0
+    c2 = b[p + 2]
+    if c == 0xE1:
+        return 3 if c1 == 0x9A and c2 == 0x80 else 0
+    if c == 0xE2:
+        if c1 == 0x80 and ((c2 >= 0x80 and c2 <= 0x8A) or c2 == 0xA8 or c2 == 0xA9 or c2 == 0xAF):
+            return 3
+        return 3 if c1 == 0x81 and c2 == 0x9F else 0
+    if c == 0xE3:
+        return 3 if c1 == 0x80 and c2 == 0x80 else 0
+    return 0
+
+
+cdef int logfmt_line(Ctx* c, Py_ssize_t start, Py_ssize_t end, Py_ssize_t max_len, int nslots) noexcept nogil:
+    """As ``scan_line``, for ``key=value key2="quoted \\" value" flag`` lines, read as ``text_parsers.parse_logfmt``
+    reads them: keys and unquoted values end at Unicode whitespace; unquoted JSON numbers and true/false are
+    typed; a quote left open makes the line a no_match."""
+    cdef const unsigned char* b = <const unsigned char*>c.buf
+    cdef Py_ssize_t p = start, k, q, w
+    cdef int i, child, slot, tag, pairs = 0
+    cdef bint escaped
+    while p < end and (b[p] == 32 or b[p] == 9 or b[p] == 13 or b[p] == 10):
+        p += 1
+    if p >= end:
+        return L_SKIP
+    if end - start > max_len:
+        return R_TOO_LONG
+    if fp_ascii_end(b, start, end) != end and not valid_utf8(b + start, end - start):
+        return R_INVALID_UTF8
+    for i in range(nslots):
+        c.spans[i].tag = T_MISSING
+    c.end = end
+    p = start
+    while True:
+        w = space_len(b, p, end) if p < end else 0
+        while w:
+            p += w
+            w = space_len(b, p, end) if p < end else 0
+        if p >= end:
+            break
+        k = p
+        while p < end and b[p] != 61 and b[p] != 34 and space_len(b, p, end) == 0:
+            p += 1
+        if p == k:
+            return R_NO_MATCH  # a quote where a key should start
+        pairs += 1
+        child = find_child(c, 0, <const char*>b + k, p - k) if c.trie.count[0] else -1
+        if p < end and b[p] == 61:
+            p += 1
+            q = -1
+            if p < end and b[p] == 34:
+                q = p + 1
+                escaped = False
+                while q < end and b[q] != 34:
+                    if b[q] == 92:
+                        if q + 1 >= end or b[q + 1] == 10:  # regex `\\.`: an escape of no character
+                            q = end
+                            break
+                        escaped = True
+                        q += 1
+                    q += 1
+            if q >= 0:
+                if q >= end:
+                    return R_NO_MATCH
+                k, p, tag = p, q + 1, T_LFESC if escaped else T_STR
+            else:
+                k = p
+                while p < end and b[p] != 34 and space_len(b, p, end) == 0:
+                    p += 1
+                tag = bare_tag(c, k, p)
+        else:
+            k, tag = p, T_TRUE  # a key alone is a flag
+        if child >= 0:
+            slot = c.trie.slot[child]
+            if slot >= 0:
+                c.spans[slot].tag = tag
+                c.spans[slot].start = k
+                c.spans[slot].end = p
+    if not pairs:  # only whitespace that JSON does not count as such
+        return R_NO_MATCH
+    if c.trie.slot[0] >= 0:  # the path `body` itself: the record
+        c.spans[c.trie.slot[0]].tag = T_OBJECT
+    return L_OK
+
+
+cdef int bare_tag(Ctx* c, Py_ssize_t start, Py_ssize_t end) noexcept nogil:
+    """An unquoted logfmt value's type, as ``text_parsers.scalar`` gives it: true/false, a JSON number
+    that is finite as a double, or else text."""
+    cdef Py_ssize_t n = end - start, saved = c.end, stop
+    cdef int tag
+    if n == 4 and memcmp(c.buf + start, b"true", 4) == 0:
+        return T_TRUE
+    if n == 5 and memcmp(c.buf + start, b"false", 5) == 0:
+        return T_FALSE
+    if n == 0:
+        return T_BARE
+    c.end = end
+    stop = scan_number(c, start, &tag)
+    c.end = saved
+    return tag if stop == end else T_BARE
+
+
+cdef Py_ssize_t unescape_logfmt(const char* b, Py_ssize_t p, Py_ssize_t end, char* out) noexcept nogil:
+    """A quoted logfmt value's text: backslash-n and backslash-t are newline and tab, any other escaped byte is itself."""
+    cdef Py_ssize_t n = 0
+    while p < end:
+        if b[p] == 92 and p + 1 < end:
+            p += 1
+            out[n] = 10 if b[p] == 110 else (9 if b[p] == 116 else b[p])
+        else:
+            out[n] = b[p]
+        n += 1
+        p += 1
+    return n
+
+
 cdef int body_value(const char* buf, Span s, char* scratch, double* out) noexcept nogil:
     """0 and the value, or 1 missing, 2 wrong type (the twin's order)."""
     if s.tag == T_MISSING or s.tag == T_NULL:
@@ -809,7 +939,8 @@ cdef void* _grow(void* p, size_t n) except NULL:
 
 @cython.final  # its cdef methods are called directly, not through a vtable, and can be inlined
 cdef class JsonScanner:
-    """Same interface and results as ``scan_py.Scanner`` for JSON lines."""
+    """Same interface and results as ``scan_py.Scanner`` for JSON lines, or with ``syntax="logfmt"``
+    as ``scan_py.Scanner(plan, text_parsers.parse_logfmt)`` for logfmt lines."""
 
     cdef public object plan
     cdef list rules
@@ -836,6 +967,7 @@ cdef class JsonScanner:
     cdef char* key            # the block's prepared keys, then scratch keys of the GIL path
     cdef Py_ssize_t key_cap
     cdef Py_ssize_t key_used  # bytes of ``key`` holding prepared keys
+    cdef bint logfmt          # lines are logfmt, not JSON
     cdef bint track_bad       # keep BadAt entries (dead-lettering); off, a bad record costs only its count
     cdef BadAt* bad_at
     cdef Py_ssize_t nbad_at, bad_at_cap
@@ -845,11 +977,14 @@ cdef class JsonScanner:
     cdef Prepared* prep       # BLOCK x nrules: series keys, from prefetch to lookup
     cdef Py_ssize_t nprepared # lines of the block with their keys prepared
 
-    def __init__(self, plan, *, bad_records=False):
+    def __init__(self, plan, *, bad_records=False, syntax="json"):
         cdef RuleC* r
         cdef int j
         self.plan = plan
         self.track_bad = bad_records
+        if syntax not in ("json", "logfmt"):
+            raise ValueError(f"no compiled scanner for {syntax!r} lines")
+        self.logfmt = syntax == "logfmt"
         self._keep = []
         self.rules = list(plan.rules)
         self.nslots = max(len(plan.slots), 1)
@@ -1068,7 +1203,10 @@ cdef class JsonScanner:
                 self.k += 1
             self.ctx.spans = self.spans + n * self.nslots
             self.cur = n
-            st = scan_line(&self.ctx, start, end, self.max_len, self.nslots)
+            if self.logfmt:
+                st = logfmt_line(&self.ctx, start, end, self.max_len, self.nslots)
+            else:
+                st = scan_line(&self.ctx, start, end, self.max_len, self.nslots)
             if st != L_OK and st != L_SKIP:
                 self._count(st)
             self.status[n] = st
@@ -1250,6 +1388,11 @@ cdef class JsonScanner:
         if s.tag == T_STRESC:
             n = unescape(buf, s.start + 1, s.end - 1, self.scratch)
             return PyUnicode_DecodeUTF8(self.scratch, n, NULL)
+        if s.tag == T_BARE:
+            return PyUnicode_DecodeUTF8(buf + s.start, s.end - s.start, NULL)
+        if s.tag == T_LFESC:
+            n = unescape_logfmt(buf, s.start + 1, s.end - 1, self.scratch)
+            return PyUnicode_DecodeUTF8(self.scratch, n, NULL)
         if s.tag == T_INT:
             return int(PyBytes_FromStringAndSize(buf + s.start, s.end - s.start))
         if s.tag == T_FLOAT:
@@ -1351,6 +1494,15 @@ cdef class JsonScanner:
             if self._reserve(klen[0] + 5 + s.end - s.start) < 0:
                 return K_NO_MEMORY
             ln = unescape(buf, s.start + 1, s.end - 1, self.key + klen[0] + 5)
+            self._put_header(klen[0], ln)
+            klen[0] += 5 + ln
+            return 0
+        if s.tag == T_BARE:
+            return self._put_text(buf + s.start, s.end - s.start, klen)
+        if s.tag == T_LFESC:
+            if self._reserve(klen[0] + 5 + s.end - s.start) < 0:
+                return K_NO_MEMORY
+            ln = unescape_logfmt(buf, s.start + 1, s.end - 1, self.key + klen[0] + 5)
             self._put_header(klen[0], ln)
             klen[0] += 5 + ln
             return 0

@@ -29,10 +29,11 @@ def scanner_class(request):
 
 @pytest.fixture
 def json_twin(scanner_class, monkeypatch):
-    """Pipelines the test builds scan JSON with this twin; the compiled one holds their series too."""
+    """Pipelines the test builds scan JSON and logfmt with this twin; the compiled one holds their series too."""
     import _fastpath
 
     monkeypatch.setattr(_fastpath, "JsonScanner", scanner_class)
+    monkeypatch.setattr(_fastpath, "COMPILED", scanner_class is not scan_py.Scanner)
     return scanner_class
 
 

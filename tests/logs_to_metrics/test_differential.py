@@ -134,3 +134,74 @@ def test_repeated_key_layouts_agree(keys, rows, data):
     buf = b"\n".join(encoded)
     for plan in PLANS:
         assert same(run(scan_py.Scanner, buf, None, plan), run(TWINS["c"], buf, None, plan))
+
+
+# --- logfmt: the compiled parser against text_parsers.parse_logfmt ---------------------------------
+
+LOGFMT_PLAN = Plan(config("""
+parser: logfmt
+metrics:
+  - {name: c, type: counter, dimensions: [k, {field: 'body["a.b"]', default: "-"}, {field: u, on_missing: skip}]}
+  - {name: s, type: counter, value: v, dimensions: [k]}
+  - {name: h, type: histogram, value: v, buckets: [-1, 0, 1.5], dimensions: [u], where: 'k matches "^[a-z]" or exists(u)'}
+  - {name: g, type: gauge, value: v, dimensions: [{field: 'body["é"]', default: none}]}
+"""))
+LOGFMT_FAST_PLAN = Plan(config("""
+parser: logfmt
+metrics: [{name: c, type: counter, dimensions: [k, u]}, {name: s, type: counter, value: v, dimensions: [k, 'body["é"]']}]
+"""))
+
+logfmt_keys = st.sampled_from(["k", "v", "u", "a.b", "é", "a", "k\u00e9", "x=y"])
+logfmt_spaces = st.sampled_from([" ", "  ", "\t", "\u00a0", "\u2028", "\x1c", "\x0b", "\u3000", "\u2009", "\r"])
+logfmt_bare = st.one_of(
+    st.sampled_from(["", "true", "false", "0", "-0", "01", "1.5", "1e999", "1E2", "-", "18446744073709551616",
+                     "2.5e-3", "12abc", "null", "é", "a=b", "\\n"]),
+    st.integers().map(str), st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters='"'), max_size=4),
+)
+logfmt_quoted = st.lists(st.sampled_from(["a", " ", "\\\"", "\\\\", "\\n", "\\t", "\\x", "é", "=", "\u00a0", "\\é"]),
+                         max_size=5).map(lambda parts: '"' + "".join(parts) + '"')
+logfmt_pairs = st.lists(st.tuples(logfmt_keys, st.one_of(st.none(), logfmt_bare, logfmt_quoted), logfmt_spaces),
+                        min_size=1, max_size=6)
+
+
+def logfmt_line(pairs) -> str:
+    return "".join(key + ("" if value is None else "=" + value) + space for key, value, space in pairs)
+
+
+def mutate_logfmt(line: bytes, data) -> bytes:
+    op = data.draw(st.integers(0, 5))
+    if op == 0 or not line:
+        return line
+    i = data.draw(st.integers(0, len(line) - 1))
+    if op == 1:
+        return line[:i] + line[i + 1:]
+    if op == 2:
+        return line[:i] + data.draw(st.sampled_from([b'"', b"\\", b"\xff", b"\xed\xa0\x80", b"=", b" ", b"\xc2"])) + line[i:]
+    return line
+
+
+def logfmt_run(compiled: bool, data: bytes, plan: Plan):
+    from collector.connectors.logs_to_metrics.text_parsers import parse_logfmt
+
+    s = TWINS["c"](plan, bad_records=True, syntax="logfmt") if compiled else scan_py.Scanner(plan, parse_logfmt,
+                                                                                             bad_records=True)
+    s.scan(data, None, plan.consts({}, {}), 42)
+    return s.drain(), s.pop_bad(), s.pop_bad_records()
+
+
+@settings(max_examples=int(os.environ.get("FATHOM_FUZZ_EXAMPLES", 40)), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(logfmt_pairs, min_size=1, max_size=10), st.data())
+def test_logfmt_twins_agree(lines, data):
+    buf = b"\n".join(mutate_logfmt(logfmt_line(pairs).encode("utf-8", "surrogatepass"), data) for pairs in lines)
+    for plan in (LOGFMT_PLAN, LOGFMT_FAST_PLAN):
+        py, c = logfmt_run(False, buf, plan), logfmt_run(True, buf, plan)
+        assert same(py, c), (buf, py, c)
+
+
+@settings(max_examples=int(os.environ.get("FATHOM_FUZZ_EXAMPLES", 40)), deadline=None)
+@given(st.binary(max_size=60))
+def test_logfmt_arbitrary_bytes_agree(blob):
+    for plan in (LOGFMT_PLAN, LOGFMT_FAST_PLAN):
+        assert same(logfmt_run(False, blob, plan), logfmt_run(True, blob, plan))

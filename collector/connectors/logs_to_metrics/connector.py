@@ -41,13 +41,15 @@ DEAD_LETTERS_REFUSED = "fathom_logs_to_metrics_dead_letters_refused"
 
 
 def make_scanner(plan: Plan, bad_records: bool = False) -> Any:
-    """The fastest scanner for the plan's parser: the compiled twin reads JSON only."""
+    """The fastest scanner for the plan's parser: the compiled twin reads JSON and logfmt."""
+    import _fastpath
+
     config = plan.config
     if config.parser == "json":
-        from _fastpath import JsonScanner
-
-        return JsonScanner(plan, bad_records=bad_records)
+        return _fastpath.JsonScanner(plan, bad_records=bad_records)
     if config.parser == "logfmt":
+        if _fastpath.COMPILED:
+            return _fastpath.JsonScanner(plan, bad_records=bad_records, syntax="logfmt")
         return Scanner(plan, parse_logfmt, bad_records=bad_records)
     if config.parser == "regex":
         assert config.pattern is not None
