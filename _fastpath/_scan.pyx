@@ -81,7 +81,7 @@ cdef extern from *:
 
 
 DEF BLOCK = 1024
-DEF PREFETCH = 16      # lines between a key's slot prefetch and its lookup
+DEF PREFETCH = 4      # lines between a key's slot prefetch and its lookup
 DEF MAX_DEPTH = 1024
 DEF SEEN_NOW = -1      # Acc.seen_ns of a series updated since the last flush
 DEF NO_LIMIT = 1 << 62
