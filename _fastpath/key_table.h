@@ -35,7 +35,7 @@ typedef struct {
     size_t arena_len, arena_cap;
     size_t *key_off;
     size_t *key_len;
-    uint64_t seed;
+    uint64_t k0, k1;    /* the hash's secrets, drawn from the table's seed */
     uint64_t hash_mask; /* all ones in use; tests narrow it to force collisions */
 } fp_table;
 
@@ -48,29 +48,43 @@ static inline uint64_t fp_mix(uint64_t h) {
     return h;
 }
 
-/* Seeded 64-bit hash of n bytes, a word at a time. */
-static inline uint64_t fp_hash(const char *p, size_t n, uint64_t seed) {
-    uint64_t h = seed ^ (n * 0x9E3779B97F4A7C15ULL), w;
-    while (n >= 8) {
-        memcpy(&w, p, 8);
-        h = (h ^ fp_mix(w + seed)) * 0x9E3779B97F4A7C15ULL;
-        h ^= h >> 29;
-        p += 8;
-        n -= 8;
+/* The 128-bit product of a and b, folded to 64 bits. */
+static inline uint64_t fp_mum(uint64_t a, uint64_t b) {
+    __uint128_t r = (__uint128_t)a * b;
+    return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
+/* Seeded 64-bit hash of n bytes: one folded 128-bit multiply per 16 bytes. Both factors
+ * are XORed with secrets drawn from the seed, so no input can force a factor to zero
+ * without knowing them (a public constant in their place would let one key's first
+ * word erase the rest). */
+static inline uint64_t fp_hash(const char *p, size_t n, uint64_t k0, uint64_t k1) {
+    uint64_t a, b, h = k0 ^ n;
+    while (n > 16) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + 8, 8);
+        h = fp_mum(a ^ k1, b ^ h);
+        p += 16;
+        n -= 16;
     }
-    /* The last 0-7 bytes, every one of them read, with fixed-size loads (no call to memcpy). */
-    if (n >= 4) {
+    /* The last 1-16 bytes, every one of them read, with fixed-size overlapping loads. */
+    if (n >= 8) {
+        memcpy(&a, p, 8);
+        memcpy(&b, p + n - 8, 8);
+    } else if (n >= 4) {
         uint32_t lo, hi;
         memcpy(&lo, p, 4);
         memcpy(&hi, p + n - 4, 4);
-        w = (uint64_t)lo | ((uint64_t)hi << 32);
+        a = lo;
+        b = hi;
     } else if (n) {
-        w = (uint64_t)(unsigned char)p[0] | ((uint64_t)(unsigned char)p[n / 2] << 8)
+        a = (uint64_t)(unsigned char)p[0] | ((uint64_t)(unsigned char)p[n / 2] << 8)
             | ((uint64_t)(unsigned char)p[n - 1] << 16);
+        b = 0;
     } else {
-        w = 0;
+        a = b = 0;
     }
-    return fp_mix(h ^ fp_mix(w ^ (seed + n)));
+    return fp_mum(fp_mum(a ^ k1, b ^ h) ^ k0, n ^ k1);
 }
 
 /* Series keys and the field names matched against them are a few to a few dozen
@@ -132,7 +146,8 @@ static inline int fp_equal(const char *a, const char *b, size_t n) {
 /* 0 on success, -1 when out of memory. */
 static inline int fp_table_init(fp_table *t, uint64_t seed, uint64_t hash_mask) {
     memset(t, 0, sizeof(*t));
-    t->seed = seed;
+    t->k0 = fp_mix(seed) | 1;
+    t->k1 = fp_mix(seed ^ 0x9E3779B97F4A7C15ULL) | 1;
     t->hash_mask = hash_mask;
     t->mask = 63;
     t->slots = (fp_slot *)malloc((t->mask + 1) * sizeof(fp_slot));
@@ -201,7 +216,7 @@ static inline int fp_table_store(fp_table *t, const char *key, size_t n) {
 
 /* The hash a lookup of the key uses; for prefetching. */
 static inline uint64_t fp_table_hash(const fp_table *t, const char *key, size_t n) {
-    return fp_hash(key, n, t->seed) & t->hash_mask;
+    return fp_hash(key, n, t->k0, t->k1) & t->hash_mask;
 }
 
 /* Bring the key's slot towards the cache, some lines before its lookup. */
