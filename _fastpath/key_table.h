@@ -50,8 +50,16 @@ static inline uint64_t fp_mix(uint64_t h) {
 
 /* The 128-bit product of a and b, folded to 64 bits. */
 static inline uint64_t fp_mum(uint64_t a, uint64_t b) {
+#if defined(__SIZEOF_INT128__)
     __uint128_t r = (__uint128_t)a * b;
     return (uint64_t)r ^ (uint64_t)(r >> 64);
+#else /* compilers without a 128-bit type (MSVC): the same product from 32-bit halves */
+    uint64_t al = (uint32_t)a, ah = a >> 32, bl = (uint32_t)b, bh = b >> 32;
+    uint64_t ll = al * bl, lh = al * bh, hl = ah * bl, hh = ah * bh;
+    uint64_t mid = (ll >> 32) + (uint32_t)lh + (uint32_t)hl;
+    uint64_t lo = (mid << 32) | (uint32_t)ll, hi = hh + (lh >> 32) + (hl >> 32) + (mid >> 32);
+    return lo ^ hi;
+#endif
 }
 
 /* Seeded 64-bit hash of n bytes: one folded 128-bit multiply per 16 bytes. Both factors
