@@ -37,13 +37,13 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes
 from cpython.dict cimport PyDict_Copy, PyDict_GetItem, PyDict_Next
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble
 from cpython.long cimport PyLong_AsLongLong, PyLong_AsUnsignedLongLong
-from cpython.mem cimport PyMem_Free, PyMem_Malloc, PyMem_Realloc
-from cpython.object cimport PyObject, PyTypeObject
+from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
+from cpython.object cimport PyObject, PyObject_Hash, PyTypeObject
 from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
-from cpython.ref cimport Py_INCREF
+from cpython.ref cimport Py_INCREF, Py_XDECREF
 from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
-from libc.string cimport memcpy, memmove
+from libc.string cimport memcmp, memcpy, memmove
 
 import dataclasses
 import sys
@@ -193,6 +193,124 @@ cdef inline object _untracked(object container):
             return container
     PyObject_GC_UnTrack(<PyObject*>container)
     return container
+
+
+# --- attribute memo ----------------------------------------------------------
+
+cdef struct _Entry:
+    uint64_t hash
+    PyObject* key  # owned; NULL: a free slot
+    PyObject* value  # owned
+
+ctypedef bint (*_Same)(PyObject* key, const void* probe, Py_ssize_t size) except -1
+
+cdef enum:
+    MEMO_PROBES = 8  # a longer probe gives up: hashes an input chose cannot make a lookup slow
+
+
+@cython.final
+cdef class _Memo:
+    """Attribute sets seen in one request, in an open-addressing table under the caller's 64-bit hash.
+
+    The decoder looks sets up by their bytes in the request, the encoder by
+    the dict itself, both compared in place: a hit builds no key object, as
+    a Python dict would need. A lookup probes at most ``MEMO_PROBES`` slots
+    and an insert that finds no free one among them is dropped: the memo
+    only saves work, so colliding inputs cost a conversion, never a slowdown.
+    """
+
+    cdef _Entry* entries
+    cdef size_t mask, used
+
+    def __cinit__(self):
+        self.entries = <_Entry*>PyMem_Calloc(64, sizeof(_Entry))
+        if self.entries is NULL:
+            raise MemoryError()
+        self.mask = 63
+
+    def __dealloc__(self):
+        cdef size_t i
+        if self.entries is not NULL:
+            for i in range(self.mask + 1):
+                Py_XDECREF(self.entries[i].key)
+                Py_XDECREF(self.entries[i].value)
+            PyMem_Free(self.entries)
+
+    cdef PyObject* find(self, uint64_t hash, _Same same, const void* probe, Py_ssize_t size) except? NULL:
+        """The value (borrowed) of the key ``same`` finds equal to ``probe``, or NULL."""
+        cdef size_t i = hash & self.mask
+        cdef int n
+        cdef _Entry* e
+        for n in range(MEMO_PROBES):
+            e = &self.entries[(i + n) & self.mask]
+            if e.key is NULL:
+                return NULL
+            if e.hash == hash and same(e.key, probe, size):
+                return e.value
+        return NULL
+
+    cdef int add(self, uint64_t hash, object key, object value) except -1:
+        cdef size_t i
+        cdef int n
+        cdef _Entry* e
+        if (self.used + 1) * 2 > self.mask + 1:
+            self.grow()
+        i = hash & self.mask
+        for n in range(MEMO_PROBES):
+            e = &self.entries[(i + n) & self.mask]
+            if e.key is NULL:
+                Py_INCREF(key)
+                Py_INCREF(value)
+                e.hash, e.key, e.value = hash, <PyObject*>key, <PyObject*>value
+                self.used += 1
+                return 0
+        return 0
+
+    cdef int grow(self) except -1:
+        cdef _Entry* old = self.entries
+        cdef size_t size = self.mask + 1, i, j
+        cdef int n
+        cdef _Entry* entries = <_Entry*>PyMem_Calloc(size * 2, sizeof(_Entry))
+        if entries is NULL:
+            raise MemoryError()
+        self.entries, self.mask, self.used = entries, size * 2 - 1, 0
+        for i in range(size):
+            if old[i].key is NULL:
+                continue
+            j = old[i].hash & self.mask
+            for n in range(MEMO_PROBES):
+                if entries[(j + n) & self.mask].key is NULL:
+                    entries[(j + n) & self.mask] = old[i]
+                    self.used += 1
+                    break
+            else:  # no room near its hash: let it go
+                Py_XDECREF(old[i].key)
+                Py_XDECREF(old[i].value)
+        PyMem_Free(old)
+        return 0
+
+
+cdef inline uint64_t _mix(uint64_t h, uint64_t v) noexcept:
+    h = (h ^ v) * 0x9E3779B97F4A7C15ULL
+    return h ^ (h >> 29)
+
+
+cdef uint64_t _hash_span(const uint8_t* p, Py_ssize_t n) noexcept:
+    cdef uint64_t h = <uint64_t>n, word = 0
+    while n >= 8:
+        memcpy(&word, p, 8)
+        h = _mix(h, word)
+        p += 8
+        n -= 8
+    if n:
+        word = 0
+        memcpy(&word, p, n)
+        h = _mix(h, word)
+    return h
+
+
+cdef bint _same_span(PyObject* key, const void* probe, Py_ssize_t size) except -1:
+    return PyBytes_GET_SIZE(<object>key) == size and memcmp(PyBytes_AS_STRING(<object>key), probe, size) == 0
 
 
 # --- wire-format reading -----------------------------------------------------
@@ -347,7 +465,7 @@ cdef class _Decoder:
 
     cdef bytes data
     cdef const uint8_t* b
-    cdef dict memo
+    cdef _Memo memo  # attribute bytes -> their dict, each point given a copy
     cdef dict bounds  # packed explicit bounds -> their tuple, shared: immutable
     # The last start and end times read, shared: a batch's points mostly carry the same.
     cdef uint64_t start_raw, time_raw
@@ -356,7 +474,7 @@ cdef class _Decoder:
     def __init__(self, bytes data):
         self.data = data
         self.b = <const uint8_t*>PyBytes_AS_STRING(data)
-        self.memo = {}
+        self.memo = _Memo()
         self.bounds = {}
         self.start_raw = self.time_raw = 0
         self.start_obj = self.time_obj = 0
@@ -393,22 +511,23 @@ cdef class _Decoder:
                          Py_ssize_t start, Py_ssize_t end, uint32_t field):
         """The attributes of the message at ``start:end`` held in its fields ``field``."""
         cdef dict out
-        cdef bytes key
         cdef PyObject* hit
+        cdef Py_ssize_t n = run_end - run_start
+        cdef uint64_t hash
         if run_start < 0:
             return {}
         if not contiguous:
             out = {}
             self.keyvalues(out, start, end, field)
             return out
-        key = PyBytes_FromStringAndSize(<const char*>self.b + run_start, run_end - run_start)
-        hit = PyDict_GetItem(self.memo, key)
+        hash = _hash_span(self.b + run_start, n)
+        hit = self.memo.find(hash, _same_span, self.b + run_start, n)
         if hit is not NULL:
             return PyDict_Copy(<object>hit)
         out = {}
         self.keyvalues(out, run_start, run_end, field)
         if _immutable_values(out):
-            self.memo[key] = PyDict_Copy(out)
+            self.memo.add(hash, PyBytes_FromStringAndSize(<const char*>self.b + run_start, n), PyDict_Copy(out))
         return out
 
     cdef int keyvalues(self, dict out, Py_ssize_t pos, Py_ssize_t end, uint32_t field) except -1:
@@ -1113,7 +1232,7 @@ cdef class _Encoder:
 
     cdef uint8_t* buf
     cdef Py_ssize_t size, capacity
-    cdef dict memo
+    cdef _Memo memo  # an attribute set's keys and values (``_memo_key``) -> its fields' bytes
     # The last start and end times written and their values: a batch's points mostly share them.
     cdef object start_obj, time_obj
     cdef uint64_t start_raw, time_raw
@@ -1124,7 +1243,7 @@ cdef class _Encoder:
         if self.buf is NULL:
             raise MemoryError()
         self.size = 0
-        self.memo = {}
+        self.memo = _Memo()
         self.start_obj = self.time_obj = 0
         self.start_raw = self.time_raw = 0
 
@@ -1267,11 +1386,12 @@ cdef class _Encoder:
     cdef int attributes(self, object attributes, uint8_t tag) except -1:
         """``attributes`` as repeated ``KeyValue`` field ``tag``; a set of str, int, bool, bytes values once a batch."""
         cdef dict d
-        cdef tuple key
         cdef PyObject* hit
         cdef PyObject* k
         cdef PyObject* v
         cdef Py_ssize_t i = 0, start
+        cdef uint64_t hash = 0
+        cdef bint memoizable
         if type(attributes) is not dict:
             for name, value in attributes.items():
                 self.keyvalue(tag, name, value)
@@ -1279,17 +1399,18 @@ cdef class _Encoder:
         d = <dict>attributes
         if not d:
             return 0
-        key = _memo_key(d, tag)
-        if key is not None:
-            hit = PyDict_GetItem(self.memo, key)
+        memoizable = _hash_attributes(d, tag, &hash)
+        if memoizable:
+            hit = self.memo.find(hash, _same_attributes, <PyObject*>d, tag)
             if hit is not NULL:
                 return self.raw(PyBytes_AS_STRING(<object>hit), PyBytes_GET_SIZE(<object>hit))
         start = self.size
         while PyDict_Next(d, &i, &k, &v):
             name, value = <object>k, <object>v  # owned: a value's __str__ or __index__ may change the dict
             self.keyvalue(tag, name, value)
-        if key is not None:
-            self.memo[key] = PyBytes_FromStringAndSize(<const char*>self.buf + start, self.size - start)
+        if memoizable:
+            self.memo.add(hash, _memo_key(d, tag),
+                          PyBytes_FromStringAndSize(<const char*>self.buf + start, self.size - start))
         return 0
 
     cdef int keyvalue(self, uint8_t tag, object key, object value) except -1:
@@ -1560,29 +1681,46 @@ cdef class _Encoder:
         return PyBytes_FromStringAndSize(<const char*>self.buf, self.size)
 
 
+# The encoder's memo tells an attribute set of str, int, bool and bytes values by its keys and values, in
+# order: equal sets write equal bytes. A bool stands as a marker of its own, since ``True == 1``; str and
+# bytes never compare equal, and floats are left out (``0.0 == -0.0``).
 cdef object _TRUE = object()
 cdef object _FALSE = object()
 
 
-cdef tuple _memo_key(dict d, uint8_t tag):
-    """Keys, values and the field: equal keys write equal bytes. None for values other than str, int, bool, bytes.
+cdef bint _hash_attributes(dict d, uint8_t tag, uint64_t* out) except -1:
+    """Whether ``d`` may be memoized (str keys; str, int, bool or bytes values) and if so its hash, in ``out``."""
+    cdef uint64_t h = tag
+    cdef Py_ssize_t i = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef object t
+    while PyDict_Next(d, &i, &k, &v):
+        t = type(<object>v)
+        if type(<object>k) is not str:
+            return False
+        h = _mix(h, <uint64_t>PyObject_Hash(<object>k))
+        if t is bool:
+            h = _mix(h, 0xB0 + (<object>v is True))
+        elif t is str or t is int or t is bytes:
+            h = _mix(h, <uint64_t>PyObject_Hash(<object>v))
+        else:
+            return False
+    out[0] = h
+    return True
 
-    A bool stands as a marker of its own, since ``True == 1``; str and bytes
-    never compare equal, and floats are left out (``0.0 == -0.0``).
-    """
+
+cdef tuple _memo_key(dict d, uint8_t tag):
+    """A memoizable set as stored: keys, then values (bools as markers), then the field's tag."""
     cdef Py_ssize_t n = len(d), i = 0, j = 0
     cdef PyObject* k
     cdef PyObject* v
-    cdef object t, value
+    cdef object value
     cdef tuple key = PyTuple_New(2 * n + 1)
     while PyDict_Next(d, &i, &k, &v):
-        t = type(<object>v)
-        if t is bool:
-            value = _TRUE if <object>v is True else _FALSE
-        elif t is str or t is int or t is bytes:
-            value = <object>v
-        else:
-            return None
+        value = <object>v
+        if type(value) is bool:
+            value = _TRUE if value is True else _FALSE
         Py_INCREF(<object>k)
         PyTuple_SET_ITEM(key, j, <object>k)
         Py_INCREF(value)
@@ -1592,6 +1730,29 @@ cdef tuple _memo_key(dict d, uint8_t tag):
     Py_INCREF(value)
     PyTuple_SET_ITEM(key, 2 * n, value)
     return key
+
+
+cdef bint _same_attributes(PyObject* key, const void* probe, Py_ssize_t tag) except -1:
+    """Whether the stored ``key`` (``_memo_key``) is the memoizable dict ``probe`` for field ``tag``."""
+    cdef tuple stored = <tuple>key
+    cdef dict d = <dict>probe
+    cdef Py_ssize_t n = len(d), i = 0, j = 0
+    cdef PyObject* k
+    cdef PyObject* v
+    cdef object value, other
+    if PyTuple_GET_SIZE(stored) != 2 * n + 1 or <object>PyTuple_GET_ITEM(stored, 2 * n) != tag:
+        return False
+    while PyDict_Next(d, &i, &k, &v):
+        if not (<object>k == <object>PyTuple_GET_ITEM(stored, j)):  # str, int and bytes: no user code runs
+            return False
+        value, other = <object>v, <object>PyTuple_GET_ITEM(stored, n + j)
+        if type(value) is bool:
+            if other is not (_TRUE if value is True else _FALSE):
+                return False
+        elif type(value) is not type(other) or not (value == other):
+            return False
+        j += 1
+    return True
 
 
 def encode_resource_metrics(resource_metrics) -> bytes:
