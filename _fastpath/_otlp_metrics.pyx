@@ -25,7 +25,7 @@ out of a field's range raise ``ValueError``, values of a wrong type
 ``TypeError``, as protobuf's setters do.
 
 Model objects are built and read through their slots' offsets, found at
-import from the dataclasses' fields (``_Shape``), without their generated
+import from the dataclasses' fields (``_model.Shape``), without their generated
 ``__init__`` or attribute lookups. Attribute sets are memoized per request
 in both directions, as the spec does: by their bytes when decoding (each
 point gets its own copy of the dict), by their keys and values when
@@ -45,7 +45,8 @@ from cpython.unicode cimport PyUnicode_DecodeUTF8
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memcpy, memmove
 
-import dataclasses
+from _fastpath._model cimport Shape, untracked
+
 import sys
 from collections.abc import Mapping
 
@@ -68,24 +69,12 @@ from collector.pdata.metrics import (
 )
 
 cdef extern from "Python.h":
-    ctypedef struct PyMemberDef:
-        int type
-        Py_ssize_t offset
-    ctypedef struct PyMemberDescrObject:
-        PyMemberDef* d_member
     const char* PyUnicode_AsUTF8AndSize(object, Py_ssize_t*) except NULL
-    object PyType_GenericAlloc(PyTypeObject*, Py_ssize_t)
     object PyNumber_Index(object)
     int PyGC_Disable()
     int PyGC_Enable()
-    bint PyObject_IS_GC(object)
-    bint PyObject_GC_IsTracked(object)
-    void PyObject_GC_UnTrack(void*)
     int Py_EnterRecursiveCall(const char*) except -1
     void Py_LeaveRecursiveCall()
-
-cdef extern from "structmember.h":
-    int T_OBJECT_EX
 
 if sys.byteorder != "little":
     raise ImportError("the compiled OTLP metrics codec reads fixed-width fields as little-endian")
@@ -104,95 +93,20 @@ cdef object _MAPPING = Mapping
 cdef frozenset _IMMUTABLE = frozenset({str, int, bool, bytes, float, type(None)})
 
 
-# --- model objects, built slot by slot -------------------------------------
+# --- model objects, built slot by slot (``_model``) -------------------------
 
 
-@cython.final
-cdef class _Shape:
-    """One model class: where each of its fields' slots lies in an instance, in ``__init__`` order.
-
-    Building and reading the model through these offsets, not through
-    ``__init__`` and attribute lookups, was a third of either direction's cost.
-
-    An instance that holds no object the garbage collector tracks is left
-    untracked, as CPython leaves such tuples and dicts: it cannot be part of a
-    reference cycle, and a request's thousands of points traversed again by
-    every collection cost a quarter of a round trip in a running collector.
-    Whoever later stores a container in it (the model is read-only once
-    shared) at worst makes a cycle through it uncollectable, never unsafe.
-    """
-
-    cdef object cls
-    cdef tuple names
-    cdef Py_ssize_t n
-    cdef Py_ssize_t offsets[16]
-
-    def __init__(self, cls):
-        names = tuple(f.name for f in dataclasses.fields(cls))
-        if tuple(cls.__slots__) != names or len(names) > 16:
-            raise ImportError(f"{cls.__name__}'s slots {cls.__slots__} are not its fields {names}")
-        for i, name in enumerate(names):
-            d = cls.__dict__[name]
-            if type(d).__name__ != "member_descriptor" or (<PyMemberDescrObject*>d).d_member.type != T_OBJECT_EX:
-                raise ImportError(f"{cls.__name__}.{name} is not a slot")
-            self.offsets[i] = (<PyMemberDescrObject*>d).d_member.offset
-        self.cls, self.names, self.n = cls, names, len(names)
-
-    cdef object make(self, tuple values):
-        """A new instance holding ``values``, one per field."""
-        cdef object out = PyType_GenericAlloc(<PyTypeObject*>self.cls, 0)
-        cdef PyObject* v
-        cdef Py_ssize_t i
-        cdef bint tracked = False
-        if PyTuple_GET_SIZE(values) != self.n:
-            raise ValueError(f"{self.cls.__name__} takes {self.n} values, not {len(values)}")
-        for i in range(self.n):
-            v = PyTuple_GET_ITEM(values, i)
-            Py_INCREF(<object>v)
-            (<PyObject**>(<char*><PyObject*>out + self.offsets[i]))[0] = v
-            tracked = tracked or (PyObject_IS_GC(<object>v) and PyObject_GC_IsTracked(<object>v))
-        if not tracked:
-            PyObject_GC_UnTrack(<PyObject*>out)
-        return out
-
-    cdef tuple fields(self, object obj):
-        """The values of ``obj``'s fields; any object with those attributes will do."""
-        cdef PyObject* v
-        cdef Py_ssize_t i
-        cdef tuple out
-        if type(obj) is not self.cls:
-            return tuple([getattr(obj, name) for name in self.names])
-        out = PyTuple_New(self.n)
-        for i in range(self.n):
-            v = (<PyObject**>(<char*><PyObject*>obj + self.offsets[i]))[0]
-            if v is NULL:
-                raise AttributeError(f"{self.cls.__name__} has no {self.names[i]}")
-            Py_INCREF(<object>v)
-            PyTuple_SET_ITEM(out, i, <object>v)
-        return out
-
-
-cdef _Shape _NUMBER_POINT = _Shape(NumberPoint)
-cdef _Shape _HISTOGRAM_POINT = _Shape(HistogramPoint)
-cdef _Shape _EXPONENTIAL_POINT = _Shape(ExponentialHistogramPoint)
-cdef _Shape _SUMMARY_POINT = _Shape(SummaryPoint)
-cdef _Shape _BUCKETS = _Shape(Buckets)
-cdef _Shape _EXEMPLAR = _Shape(Exemplar)
-cdef _Shape _METRIC = _Shape(Metric)
-cdef _Shape _SCOPE = _Shape(Scope)
-cdef _Shape _RESOURCE = _Shape(Resource)
-cdef _Shape _SCOPE_METRICS = _Shape(ScopeMetrics)
-cdef _Shape _RESOURCE_METRICS = _Shape(ResourceMetrics)
-
-
-cdef inline object _untracked(object container):
-    """``container`` (a new list or tuple), untracked when none of its items is tracked; see ``_Shape``."""
-    cdef object item
-    for item in container:
-        if PyObject_IS_GC(item) and PyObject_GC_IsTracked(item):
-            return container
-    PyObject_GC_UnTrack(<PyObject*>container)
-    return container
+cdef Shape _NUMBER_POINT = Shape(NumberPoint)
+cdef Shape _HISTOGRAM_POINT = Shape(HistogramPoint)
+cdef Shape _EXPONENTIAL_POINT = Shape(ExponentialHistogramPoint)
+cdef Shape _SUMMARY_POINT = Shape(SummaryPoint)
+cdef Shape _BUCKETS = Shape(Buckets)
+cdef Shape _EXEMPLAR = Shape(Exemplar)
+cdef Shape _METRIC = Shape(Metric)
+cdef Shape _SCOPE = Shape(Scope)
+cdef Shape _RESOURCE = Shape(Resource)
+cdef Shape _SCOPE_METRICS = Shape(ScopeMetrics)
+cdef Shape _RESOURCE_METRICS = Shape(ResourceMetrics)
 
 
 # --- attribute memo ----------------------------------------------------------
@@ -890,7 +804,7 @@ cdef class _Decoder:
             memcpy(&value_double, &raw, 8)
             value = value_double
         return _NUMBER_POINT.make((self.attributes(run_start, run_end, contiguous, start, end, 7), self.time(time),
-                                   value, self.start(start_time), _untracked([] if exemplars is None else exemplars),
+                                   value, self.start(start_time), untracked([] if exemplars is None else exemplars),
                                    <uint32_t>flags))
 
     cdef object exemplar(self, Py_ssize_t pos, Py_ssize_t end, int depth, bint build):
@@ -990,7 +904,7 @@ cdef class _Decoder:
         return _HISTOGRAM_POINT.make((
             self.attributes(run_start, run_end, contiguous, start, end, 9), self.time(time), count, sum_,
             tuple(bounds) if bounds is not None else self.shared_bounds(bounds_start, bounds_end)
-            if bounds_start >= 0 else (), _untracked(counts), self.start(start_time), min_, max_, _untracked(exemplars),
+            if bounds_start >= 0 else (), untracked(counts), self.start(start_time), min_, max_, untracked(exemplars),
                                       <uint32_t>flags))
 
     cdef Py_ssize_t fixed64s(self, list out, bint doubles, Py_ssize_t pos, Py_ssize_t end, int wire) except -1:
@@ -1059,9 +973,9 @@ cdef class _Decoder:
             return None
         return _EXPONENTIAL_POINT.make((
             self.attributes(run_start, run_end, contiguous, start, end, 1), self.time(time), count, sum_,
-            _zigzag32(scale), zero_count, _BUCKETS.make((_zigzag32(positive_offset), _untracked(positive))),
-            _BUCKETS.make((_zigzag32(negative_offset), _untracked(negative))), self.start(start_time), min_, max_,
-            zero_threshold, _untracked(exemplars), <uint32_t>flags))
+            _zigzag32(scale), zero_count, _BUCKETS.make((_zigzag32(positive_offset), untracked(positive))),
+            _BUCKETS.make((_zigzag32(negative_offset), untracked(negative))), self.start(start_time), min_, max_,
+            zero_threshold, untracked(exemplars), <uint32_t>flags))
 
     cdef int buckets(self, Py_ssize_t pos, Py_ssize_t end, int depth, uint64_t* offset, list counts) except -1:
         """Merges a ``Buckets`` message into ``offset`` and ``counts``."""
@@ -1119,7 +1033,7 @@ cdef class _Decoder:
                             value = _f64(self.b + s - 8)
                     else:
                         s = _skip(self.b, s, pos, qf, qwire, depth - 1)
-                quantiles.append(_untracked((quantile, value)))
+                quantiles.append(untracked((quantile, value)))
             elif f == 7 and wire == 2:
                 pos = _length(self.b, pos, end, &s)
                 if run_start < 0:
@@ -1134,7 +1048,7 @@ cdef class _Decoder:
         if not build:
             return None
         return _SUMMARY_POINT.make((self.attributes(run_start, run_end, contiguous, start, end, 7), self.time(time),
-                                    count, sum_, _untracked(quantiles), self.start(start_time), <uint32_t>flags))
+                                    count, sum_, untracked(quantiles), self.start(start_time), <uint32_t>flags))
 
 
 def decode_request(data) -> list:

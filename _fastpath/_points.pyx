@@ -4,61 +4,32 @@
 The twin of ``number_points`` and ``histogram_points`` in
 ``collector.connectors.logs_to_metrics.aggregate``, with the same results.
 A flush makes a point and an attribute map per series (100,000 series: a
-quarter of a CPU second in Python); here each point is allocated and its
-slots set directly, without a call to the dataclass's ``__init__``. The
-scanner's held series (``_scan.JsonScanner.emit``) use the same constructors.
-
-The points and their lists are left to reference counting, untracked by the
-cyclic collector: they hold numbers, strings and flat maps, so no cycle can
-run through them, and the collector's first pass over 200,000 new objects
-after a flush cost as much as building the maps.
+quarter of a CPU second in Python); here each point is made slot by slot
+(``_model.Shape``), left to reference counting like the maps and lists it
+holds. The scanner's held series (``_scan.JsonScanner.emit``) use the same
+constructors.
 """
 
-cdef extern from "Python.h":
-    void PyObject_GC_UnTrack(void* op)
+from _fastpath._model cimport Shape, untracked
 
 from collector.connectors.logs_to_metrics.plan import BUCKETS, COUNT, FIRST_NS, LAST_NS, MAX, MIN, OVERFLOW_KEY, TOTAL
 from collector.pdata.metrics import HistogramPoint, NumberPoint
 
-cdef object _new = object.__new__
+cdef Shape _NUMBER_POINT = Shape(NumberPoint)
+cdef Shape _HISTOGRAM_POINT = Shape(HistogramPoint)
 cdef tuple _OVERFLOW = OVERFLOW_KEY
 cdef Py_ssize_t _BUCKETS = BUCKETS, _COUNT = COUNT, _FIRST_NS = FIRST_NS, _LAST_NS = LAST_NS
 cdef Py_ssize_t _MAX = MAX, _MIN = MIN, _TOTAL = TOTAL
 
 
 cdef object number_point(dict attributes, object time_ns, object value, object start_time_ns):
-    point = _new(NumberPoint)
-    point.attributes = attributes
-    point.time_ns = time_ns
-    point.value = value
-    point.start_time_ns = start_time_ns
-    point.exemplars = _untracked([])
-    point.flags = 0
-    PyObject_GC_UnTrack(<void*>point)
-    return point
+    return _NUMBER_POINT.make((attributes, time_ns, value, start_time_ns, untracked([]), 0))
 
 
 cdef object histogram_point(dict attributes, object time_ns, object count, object total, tuple bounds,
                             list bucket_counts, object start_time_ns, object vmin, object vmax):
-    point = _new(HistogramPoint)
-    point.attributes = attributes
-    point.time_ns = time_ns
-    point.count = count
-    point.sum = total
-    point.bounds = bounds
-    point.bucket_counts = _untracked(bucket_counts)
-    point.start_time_ns = start_time_ns
-    point.min = vmin
-    point.max = vmax
-    point.exemplars = _untracked([])
-    point.flags = 0
-    PyObject_GC_UnTrack(<void*>point)
-    return point
-
-
-cdef inline list _untracked(list items):
-    PyObject_GC_UnTrack(<void*>items)
-    return items
+    return _HISTOGRAM_POINT.make((attributes, time_ns, count, total, bounds, untracked(bucket_counts),
+                                  start_time_ns, vmin, vmax, untracked([]), 0))
 
 
 cdef dict _attributes(tuple names, tuple key):
