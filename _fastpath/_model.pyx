@@ -10,9 +10,10 @@ codec's cost in either direction.
 An instance or list that holds no object the garbage collector tracks is left
 untracked, as CPython leaves such tuples and dicts: it cannot be part of a
 reference cycle, and thousands of points traversed again by every collection
-cost a quarter of a codec round trip in a running collector. Whoever later
-stores a container in one (the model is read-only once shared) at worst makes
-a cycle through it uncollectable, never unsafe.
+cost a quarter of a codec round trip in a running collector. The model's enum
+members count as untracked: module-level singletons that reference no model
+object. Whoever later stores a container in one (the model is read-only once
+shared) at worst makes a cycle through it uncollectable, never unsafe.
 """
 
 import dataclasses
@@ -36,6 +37,21 @@ cdef extern from "Python.h":
 
 cdef extern from "structmember.h":
     int T_OBJECT_EX
+
+from collector.pdata.metrics import MetricType, Temporality
+
+cdef tuple _SINGLETONS = tuple(MetricType) + tuple(Temporality)
+
+
+cdef inline bint _tracked(object value):
+    """Whether ``value`` is an object the cyclic collector must see through a model object."""
+    cdef object singleton
+    if not (PyObject_IS_GC(value) and PyObject_GC_IsTracked(value)):
+        return False
+    for singleton in _SINGLETONS:
+        if value is singleton:
+            return False
+    return True
 
 
 @cython.final
@@ -65,7 +81,7 @@ cdef class Shape:
             v = PyTuple_GET_ITEM(values, i)
             Py_INCREF(<object>v)
             (<PyObject**>(<char*><PyObject*>out + self.offsets[i]))[0] = v
-            tracked = tracked or (PyObject_IS_GC(<object>v) and PyObject_GC_IsTracked(<object>v))
+            tracked = tracked or _tracked(<object>v)
         if not tracked:
             PyObject_GC_UnTrack(<PyObject*>out)
         return out
@@ -91,7 +107,7 @@ cdef object untracked(object container):
     """``container`` (a new list or tuple), untracked when none of its items is tracked."""
     cdef object item
     for item in container:
-        if PyObject_IS_GC(item) and PyObject_GC_IsTracked(item):
+        if _tracked(item):
             return container
     PyObject_GC_UnTrack(<PyObject*>container)
     return container

@@ -414,7 +414,7 @@ cdef class _Decoder:
         while start < end:
             out.append(_f64(self.b + start))
             start += 8
-        self.bounds[key] = result = tuple(out)
+        self.bounds[key] = result = untracked(tuple(out))  # floats only: its points can go untracked too
         return result
 
     # Attributes: a message records the run of its attribute fields; when
@@ -590,7 +590,7 @@ cdef class _Decoder:
                 schema_url = _text(self.b, s, pos)
             else:
                 pos = _skip(self.b, pos, end, f, wire, depth)
-        return _RESOURCE_METRICS.make((self.resource(resources, depth - 1), scopes, schema_url))
+        return _RESOURCE_METRICS.make((self.resource(resources, depth - 1), untracked(scopes), schema_url))
 
     cdef object resource(self, list occurrences, int depth):
         cdef uint32_t f
@@ -645,7 +645,7 @@ cdef class _Decoder:
                 schema_url = _text(self.b, s, pos)
             else:
                 pos = _skip(self.b, pos, end, f, wire, depth)
-        return _SCOPE_METRICS.make((self.scope(scopes, depth - 1), metrics, schema_url))
+        return _SCOPE_METRICS.make((self.scope(scopes, depth - 1), untracked(metrics), schema_url))
 
     cdef object scope(self, list occurrences, int depth):
         cdef uint32_t f
@@ -721,7 +721,7 @@ cdef class _Decoder:
         metric_type = (_GAUGE if kind == 5 else _SUM if kind == 7 else _HISTOGRAM if kind == 9 else
                        _EXPONENTIAL if kind == 10 else _SUMMARY if kind == 11 else _GAUGE)
         temporality_ = _temporality(temporality) if kind == 7 or kind == 9 or kind == 10 else Temporality.UNSPECIFIED
-        return _METRIC.make((name, metric_type, points, description, unit, temporality_,
+        return _METRIC.make((name, metric_type, untracked(points), description, unit, temporality_,
                              kind == 7 and monotonic != 0, metadata))
 
     cdef int metric_points(self, uint32_t kind, Py_ssize_t pos, Py_ssize_t end, int depth, list points,
@@ -903,7 +903,7 @@ cdef class _Decoder:
             return None
         return _HISTOGRAM_POINT.make((
             self.attributes(run_start, run_end, contiguous, start, end, 9), self.time(time), count, sum_,
-            tuple(bounds) if bounds is not None else self.shared_bounds(bounds_start, bounds_end)
+            untracked(tuple(bounds)) if bounds is not None else self.shared_bounds(bounds_start, bounds_end)
             if bounds_start >= 0 else (), untracked(counts), self.start(start_time), min_, max_, untracked(exemplars),
                                       <uint32_t>flags))
 
