@@ -850,10 +850,13 @@ cdef int series_reserve(Series* s, Py_ssize_t n) noexcept nogil:
 
 cdef int64_t series_find(Series* s, const char* key, Py_ssize_t klen, uint64_t h, Py_ssize_t limit,
                          int64_t weight, int* added) noexcept nogil:
-    """The series of the key, created when new, or the overflow series once ``limit`` series are held
-    (``weight`` records are then counted as folded); -1 when out of memory."""
+    """The series of the key, created when new; once ``limit - 1`` series are held (the overflow series
+    makes ``limit``), a new key's series is the overflow series and its ``weight`` records count as folded.
+    -1 when out of memory."""
     cdef int64_t i
-    if <Py_ssize_t>s.keys.n >= limit - 1:  # the twin's rule: a new key folds at limit - 1 series
+    if series_reserve(s, s.keys.n + 1) < 0:  # before adding: every key has its accumulator
+        return -1
+    if <Py_ssize_t>s.keys.n >= limit - 1 and not (klen == 1 and key[0] == 2):  # the twin's rule
         i = fp_table_find_hashed(&s.keys, key, klen, h)
         if i >= 0:
             added[0] = 0
@@ -864,10 +867,21 @@ cdef int64_t series_find(Series* s, const char* key, Py_ssize_t klen, uint64_t h
         klen = 1
     i = fp_table_find_or_add_hashed(&s.keys, key, klen, h, added)
     if i >= 0 and added[0]:
-        if series_reserve(s, i + 1) < 0:
-            return -1
         s.attrs[i] = NULL
     return i
+
+
+cdef void acc_init(Series* s, int64_t i, int64_t first_ns) noexcept nogil:
+    """A new series' accumulator, empty, first seen at ``first_ns``."""
+    cdef Acc* a = &s.acc[i]
+    a.count = 0
+    a.total = 0.0
+    a.held_total = 0.0
+    a.vmin = INFINITY
+    a.vmax = -INFINITY
+    a.first_ns = first_ns
+    if s.nb:
+        memset(s.buckets + i * s.nb, 0, s.nb * sizeof(int64_t))
 
 
 cdef int series_add(Series* s, const char* key, Py_ssize_t klen, uint64_t h, RuleC* rc, double value,
@@ -879,16 +893,9 @@ cdef int series_add(Series* s, const char* key, Py_ssize_t klen, uint64_t h, Rul
     cdef Acc* a
     if i < 0:
         return -1
-    a = &s.acc[i]
     if added:
-        a.count = 0
-        a.total = 0.0
-        a.held_total = 0.0
-        a.vmin = INFINITY
-        a.vmax = -INFINITY
-        a.first_ns = ts
-        if s.nb:
-            memset(s.buckets + i * s.nb, 0, s.nb * sizeof(int64_t))
+        acc_init(s, i, ts)
+    a = &s.acc[i]
     a.count += 1
     a.total += value
     a.last = value
@@ -924,7 +931,7 @@ cdef tuple _decode_key(const unsigned char* k, Py_ssize_t n):
             p += 1
             continue
         ln = k[p + 1] | (k[p + 2] << 8) | (k[p + 3] << 16) | (<Py_ssize_t>k[p + 4] << 24)
-        out.append(PyUnicode_DecodeUTF8(<const char*>k + p + 5, ln, NULL))
+        out.append(PyUnicode_DecodeUTF8(<const char*>k + p + 5, ln, "surrogatepass"))  # as keys are encoded
         p += 5 + ln
     return tuple(out)
 
@@ -982,8 +989,8 @@ cdef class JsonScanner:
         cdef int j
         self.plan = plan
         self.track_bad = bad_records
-        if syntax not in ("json", "logfmt"):
-            raise ValueError(f"no compiled scanner for {syntax!r} lines")
+        if syntax not in ("json", "logfmt") or plan.config.parser != syntax:
+            raise ValueError(f"no compiled scanner for {syntax!r} lines of a {plan.config.parser!r} plan")
         self.logfmt = syntax == "logfmt"
         self._keep = []
         self.rules = list(plan.rules)
@@ -1600,12 +1607,12 @@ cdef class JsonScanner:
         self._new_series()
         return out
 
-    # --- held series: the scanner's tables are the aggregation state (``aggregate.HeldSeries``) ---
+    # --- held series: the scanner's tables are the aggregation state (``aggregate.HeldAggregator``) ---
 
     def hold(self):
         """Keep the series from here on: cardinality limits apply as records arrive, and ``emit`` reports."""
         for r, rule in enumerate(self.rules):
-            self.crules[r].limit = rule.rule.cardinality_limit
+            self.crules[r].limit = min(rule.rule.cardinality_limit, NO_LIMIT)
 
     def emit(self, long long now_ns, bint cumulative, long long max_staleness_ns):
         """Each rule's points; cumulative series idle for ``max_staleness_ns`` are dropped first, delta ones all after."""
@@ -1619,10 +1626,11 @@ cdef class JsonScanner:
             sr = &self.series[r]
             stale = False
             self._close_interval(r, now_ns)
-            for i in range(<Py_ssize_t>sr.keys.n):
-                stale |= sr.acc[i].seen_ns < horizon
-            if cumulative and max_staleness_ns and stale:
-                self._drop_stale(r, horizon)
+            if cumulative and max_staleness_ns:
+                for i in range(<Py_ssize_t>sr.keys.n):
+                    stale |= sr.acc[i].seen_ns < horizon
+                if stale:
+                    self._drop_stale(r, horizon)
             out.append(self._points(r))
         if not cumulative:
             self._new_series()
@@ -1635,18 +1643,18 @@ cdef class JsonScanner:
             self.series[r].overflowed = 0
         return out
 
-    def held_counts(self):
-        """Series held per rule."""
-        return [<Py_ssize_t>self.series[r].keys.n for r in range(self.nrules)]
-
     def absorb(self, list intervals):
         """Merge the twin's intervals (per rule: key -> accumulator list) into the held series, folding as records do."""
+        if len(intervals) != self.nrules:
+            raise ValueError(f"{len(intervals)} intervals for {self.nrules} rules")
         for r, fresh in enumerate(intervals):
             for key, acc in (<dict>fresh).items():
                 self._merge(r, key, acc, SEEN_NOW, True)
 
     def adopt(self, int r, dict state):
         """Seed rule r's series from the twin's state (key -> [accumulator list, last update time])."""
+        if not 0 <= r < self.nrules:
+            raise IndexError(f"no rule {r}")
         for key, (acc, seen) in state.items():
             self._merge(r, key, acc, seen, False)
 
@@ -1687,16 +1695,9 @@ cdef class JsonScanner:
         cdef Acc* a
         if i < 0:
             raise MemoryError()
-        a = &sr.acc[i]
         if added:
-            a.count = 0
-            a.total = 0.0
-            a.held_total = 0.0
-            a.vmin = INFINITY
-            a.vmax = -INFINITY
-            a.first_ns = acc[5]
-            if sr.nb:
-                memset(sr.buckets + i * sr.nb, 0, sr.nb * sizeof(int64_t))
+            acc_init(sr, i, acc[5])
+        a = &sr.acc[i]
         a.count += acc[0]
         if fold:
             a.total += acc[1]
@@ -1789,21 +1790,16 @@ cdef bytes _encode_key(tuple key):
 
 
 cdef dict _key_attributes(tuple names, const unsigned char* k, Py_ssize_t n):
-    """A series' attribute map straight from its key bytes, as ``aggregate.attributes`` makes it from the tuple."""
-    cdef Py_ssize_t p = 0, ln, j = 0
+    """A series' attribute map from its key bytes, as ``aggregate.attributes`` makes it from the tuple."""
+    cdef tuple key = _decode_key(k, n)
     cdef dict out = {}
-    if n == 1 and k[0] == 2:
+    cdef Py_ssize_t j
+    if key is OVERFLOW_KEY:
         out["otel.metric.overflow"] = "true"
         return out
-    while p < n:
-        if k[p] == 0:
-            p += 1
-        else:
-            ln = k[p + 1] | (k[p + 2] << 8) | (k[p + 3] << 16) | (<Py_ssize_t>k[p + 4] << 24)
-            if j < len(names):
-                out[names[j]] = PyUnicode_DecodeUTF8(<const char*>k + p + 5, ln, NULL)
-            p += 5 + ln
-        j += 1
+    for j in range(min(len(names), len(key))):
+        if key[j] is not None:
+            out[names[j]] = key[j]
     return out
 
 

@@ -114,3 +114,15 @@ def test_attribute_maps_are_made_once_per_held_series():
     second = {m.name: m.points[0] for _, _, m in p.flush(2 * SECOND).iter_metrics()}
     assert all(second[name].attributes is attrs for name, attrs in first.items())
     assert second["hits"].value == 2 and second["lat"].bucket_counts == [0, 1, 1, 0]
+
+
+def test_a_dimension_with_a_lone_surrogate_flushes_as_the_twin_does():
+    """A non-UTF-8 file name reaches attributes as surrogate escapes; its series must still flush."""
+    cfg = config("metrics: [{name: hits, type: counter, dimensions: ['attributes[\"f\"]'], "
+                 "cardinality_limit: 9223372036854775808}]")
+    got = {}
+    for compiled in (True, False):
+        p = pipeline(cfg, compiled, [])
+        p.consume(Logs(chunks=[LineChunk(b"{}", 1, attributes={"f": "a\udcffb"})]), SECOND)
+        got[compiled] = emitted(p.flush(2 * SECOND))
+    assert got[True] == got[False] and "a\\udcffb" in got[True][0][3][0]
