@@ -2,16 +2,17 @@
 
 Calls go through the services' ``Export`` method with no request serializer,
 so a batch that arrived as OTLP bytes is sent as those bytes. A large body to
-gzip goes instead through ``precompressed``, on a worker thread of a blocking
-channel: grpc.aio would have grpc core gzip it on the event loop with the GIL
+gzip goes instead through ``precompressed``: a worker thread gzips it and
+starts the call on a second, threaded channel, whose answer the event loop
+awaits. grpc.aio would have grpc core gzip it on the event loop with the GIL
 held (~23 ms per 500 KB logs request, one core for all compression). Small
-bodies stay on grpc.aio, whose calls cost ~25% less CPU than blocking ones
-on a thread.
+bodies stay on grpc.aio, whose calls cost ~25% less CPU than threaded ones.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
@@ -21,6 +22,7 @@ from pydantic import Field, field_validator
 
 from collector.auth import AuthConfig, ClientAuthenticator, client_authenticator
 from collector.component import Factory, Host, Kind, Settings, Signal, Stability
+from collector.errors import RetryableError
 from collector.exporterhelper import ExporterConfig, PushExporter, QueuedExporter
 from collector.pdata import Batch
 from collector.pdata.otlp import WIRES, batch_bytes
@@ -108,7 +110,7 @@ class OtlpGrpcPusher(PushExporter):
             await self._channel.close()
             self._channel = None
         if self._blocking_channel is not None:
-            self._blocking_channel.close()  # cancels its calls in flight, freeing their threads
+            self._blocking_channel.close()  # cancels its calls in flight
             self._blocking_channel = None
         if self._threads is not None:
             self._threads.shutdown(wait=False, cancel_futures=True)
@@ -122,8 +124,13 @@ class OtlpGrpcPusher(PushExporter):
         body, timeout = batch_bytes(batch), self._config.timeout or None
         try:
             if self._threads is not None and len(body) >= _OFF_LOOP_BYTES:
-                response = await asyncio.get_running_loop().run_in_executor(
-                    self._threads, self._gzip_calls[batch.signal], body, timeout, metadata)
+                loop = asyncio.get_running_loop()
+                try:
+                    call = await loop.run_in_executor(self._threads, self._gzip_calls[batch.signal], body, timeout,
+                                                      metadata)
+                except ValueError as exc:  # grpcio's answer to a call on a channel that shutdown closed
+                    raise RetryableError(f"the otlp exporter is stopping: {exc}") from None
+                response = await _outcome(call)
             else:
                 response = await self._calls[batch.signal](
                     body, timeout=timeout, metadata=metadata, compression=self._compression)
@@ -131,6 +138,28 @@ class OtlpGrpcPusher(PushExporter):
             call: grpc.Call = exc  # type: ignore[assignment]
             raise grpc_error(call.code(), call.details() or "", call.trailing_metadata()) from None
         count_partial_success(self._settings, wire, response)
+
+
+async def _outcome(call: grpc.Future) -> Any:
+    """The response of a call running on grpcio's threads; cancelling the wait cancels the call.
+
+    A worker thread only gzips and starts the call, so a peer that never
+    answers (no ``timeout``) holds no thread, and shutdown ends the wait.
+    """
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[None] = loop.create_future()
+
+    def wake(_: grpc.Future) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed first: nobody waits any more
+            loop.call_soon_threadsafe(lambda: done.done() or done.set_result(None))
+
+    call.add_done_callback(wake)
+    try:
+        await done
+    except asyncio.CancelledError:
+        call.cancel()
+        raise
+    return call.result()  # the failed call raises itself, a grpc.RpcError
 
 
 def create(settings: Settings, config: OtlpExporterConfig) -> QueuedExporter:

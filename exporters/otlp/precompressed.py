@@ -39,8 +39,9 @@ _WRITE_INTERNAL_COMPRESS = -0x80000000
 _PREPARE_PARAMETERS = ["self", "request", "timeout", "metadata", "wait_for_ready", "compression"]
 
 Metadata = Sequence[tuple[str, "str | bytes"]]
-#: ``call(body, timeout, metadata)``: blocks, returns the decoded response, raises ``grpc.RpcError``.
-GzipCall = Callable[[bytes, "float | None", Metadata], Any]
+#: ``start(body, timeout, metadata)``: gzips the body on the calling thread and starts the call; its
+#: future (``result()`` is the decoded response or raises the failed call as ``grpc.RpcError``).
+GzipCall = Callable[[bytes, "float | None", Metadata], grpc.Future]
 
 
 def _prepare_hook_present() -> bool:
@@ -61,24 +62,25 @@ if AVAILABLE:
             state, operations, deadline, error = super()._prepare(
                 request, timeout, metadata, wait_for_ready, compression)
             if operations is not None:
-                operations = tuple(
-                    SendMessageOperation(request, _WRITE_INTERNAL_COMPRESS)
-                    if isinstance(op, SendMessageOperation) else op
-                    for op in operations
-                )
+                sends = [i for i, op in enumerate(operations) if isinstance(op, SendMessageOperation)]
+                if len(sends) != 1:  # else grpc core would gzip the gzipped body again, or send it unflagged
+                    raise RuntimeError(f"grpcio prepared {len(sends)} send-message operations, not 1")
+                operations = tuple(operations)
+                operations = (*operations[:sends[0]], SendMessageOperation(request, _WRITE_INTERNAL_COMPRESS),
+                              *operations[sends[0] + 1:])
             return state, operations, deadline, error
 
 
 def gzip_call(channel: grpc.Channel, method: str, response_deserializer: Callable[[bytes], Any],
               level: int) -> GzipCall:
-    """A blocking call of ``method`` on ``channel`` sending raw bytes gzipped at ``level``; needs ``AVAILABLE``."""
+    """Calls of ``method`` on ``channel`` sending raw bytes gzipped at ``level``; needs ``AVAILABLE``."""
     if not AVAILABLE:
         raise RuntimeError("this grpcio offers no way to send a message gzipped beforehand")
     multicallable = channel.unary_unary(method, response_deserializer=response_deserializer)
     multicallable.__class__ = _Precompressed  # the same object layout: only _prepare differs
 
-    def call(body: bytes, timeout: float | None, metadata: Metadata) -> Any:
-        return multicallable(gzip_bytes(body, level), timeout=timeout, metadata=metadata,
-                             compression=grpc.Compression.Gzip)
+    def start(body: bytes, timeout: float | None, metadata: Metadata) -> grpc.Future:
+        return multicallable.future(gzip_bytes(body, level), timeout=timeout, metadata=metadata,
+                                    compression=grpc.Compression.Gzip)
 
-    return call
+    return start

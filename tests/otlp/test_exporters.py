@@ -267,6 +267,36 @@ async def test_large_batch_to_an_unreachable_peer_is_retryable(make_settings):
         await pusher.shutdown()
 
 
+async def test_a_large_batch_to_a_silent_peer_holds_no_thread_and_can_be_cancelled(make_settings):
+    """No timeout and a peer that never answers: cancelling the push cancels the call, and the
+    only worker thread is free for the next large batch."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()  # accepts connections, never speaks HTTP/2
+        pusher = await _grpc_pusher(make_settings, silent.getsockname()[1], timeout=0,
+                                    sending_queue={"num_consumers": 1})
+        try:
+            stuck = asyncio.ensure_future(pusher.push(_large_batch()))
+            await asyncio.sleep(0.3)
+            stuck.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await asyncio.wait_for(stuck, 5)
+            free = asyncio.get_running_loop().run_in_executor(pusher._threads, lambda: "free")
+            assert await asyncio.wait_for(free, 5) == "free"
+        finally:
+            await pusher.shutdown()
+
+
+async def test_a_large_batch_after_shutdown_began_is_retryable(make_settings, backend):
+    pusher = await _grpc_pusher(make_settings, backend.grpc_port)
+    pusher._blocking_channel.close()  # as shutdown does, while a sender was about to call
+    try:
+        with pytest.raises(RetryableError, match="stopping"):
+            await pusher.push(_large_batch())
+    finally:
+        await pusher.shutdown()
+
+
 async def test_without_the_grpcio_hook_grpc_core_gzips(make_settings, backend, relay, monkeypatch):
     monkeypatch.setattr(precompressed, "AVAILABLE", False)
     batch = _large_batch()
