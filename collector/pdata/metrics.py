@@ -7,7 +7,10 @@ OTLP round trip is lossless, but uses plain slotted classes because building
 and reading them from Python is several times cheaper than protobuf messages.
 
 Ownership: a ``Metrics`` batch handed to ``consume`` is read-only for the
-receiver of the call; fan-out shares one instance between exporters.
+receiver of the call; fan-out shares one instance between exporters. Attribute
+maps may be shared between points and between batches (a connector hands out
+a series' map at every flush): a component that changes data declares
+``mutates_data`` and gets a deep copy, and nothing edits a map in place.
 """
 
 from __future__ import annotations

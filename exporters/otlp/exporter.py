@@ -41,7 +41,7 @@ class OtlpExporterConfig(ExporterConfig):
     compression: Compression = Field("gzip", description="Compress requests: gzip or none.")
     compression_level: int = Field(
         1, ge=1, le=9,
-        description="gzip level of requests over 64 KiB (grpc's own level 6 below): level 1 costs ~1/4 the "
+        description="gzip level of requests of 64 KiB or more (grpc's own level 6 below): level 1 costs ~1/4 the "
                     "CPU of grpc's level 6, and telemetry still shrinks several-fold.",
     )
     auth: AuthConfig | None = Field(None, description="Authenticate every call with this auth extension.")

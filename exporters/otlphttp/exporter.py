@@ -34,7 +34,7 @@ from collector.tls import TLSClientConfig
 from exporters.otlp.common import count_partial_success, gzip_bytes, http_error
 
 _MEDIA = {"proto": "application/x-protobuf", "json": "application/json"}
-#: Bodies this large are compressed on a worker thread: zlib and zstd release
+#: Bodies this large are compressed on a worker thread: cramjam, zlib and zstd release
 #: the GIL, so the event loop keeps serving instead of stalling ~13 ms on a
 #: 500 KB logs request, and a second core can take the work.
 _OFF_LOOP_BYTES = 64 * 1024
@@ -52,7 +52,7 @@ class OtlpHttpExporterConfig(ExporterConfig):
     )
     compression_level: int = Field(
         1, ge=1, le=9,
-        description="zlib or zstd level: 1 is several times cheaper than 6 and telemetry still shrinks ~10x.",
+        description="gzip, deflate or zstd level: 1 is several times cheaper than 6 and telemetry still shrinks ~10x.",
     )
     encoding: Literal["proto", "json"] = Field("proto", description="Body encoding: OTLP protobuf or OTLP/JSON.")
     auth: AuthConfig | None = Field(None, description="Authenticate every request with this auth extension.")

@@ -72,10 +72,12 @@ class Pipeline:
         self.records = self.scanner if isinstance(self.scanner, Scanner) else Scanner(self.plan, bad_records=dead_letter)
         # The compiled scanner holds the series itself; any other scanner hands over intervals.
         self.held = hasattr(self.scanner, "hold")
-        self.aggregator: Aggregator | HeldAggregator = HeldAggregator(self.plan, self.scanner, on_overflow) \
-            if self.held else Aggregator(self.plan, on_overflow)
-        if isinstance(self.aggregator, Aggregator):  # folds past cardinality limits as records arrive
-            self.scanner.admit = self.aggregator.admits
+        self.aggregator: Aggregator | HeldAggregator
+        if self.held:
+            self.aggregator = HeldAggregator(self.plan, self.scanner, on_overflow)
+        else:
+            self.aggregator = twin = Aggregator(self.plan, on_overflow)
+            self.scanner.admit = twin.admits  # folds past cardinality limits as records arrive, as the tables do
         #: the record attributes any rule reads; only they decide a record's constants
         self.attribute_names = frozenset(p.keys[0] for p in self.plan.slots if p.root == "attributes")
 
@@ -279,7 +281,7 @@ class LogsToMetrics:
 
     def _overflowed(self, metric: str, n: int) -> None:
         self.settings.telemetry.add(OVERFLOWED, n, {"metric": metric},
-                                    description="Records of new series counted in the overflow series instead")
+                                    description="Records (EMF: values) of new series counted in the overflow series instead")
 
 
 def create(settings: Settings, config: Config, next: Mapping[Signal, Consumer]) -> LogsToMetrics:
