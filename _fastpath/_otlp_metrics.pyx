@@ -27,14 +27,14 @@ out of a field's range raise ``ValueError``, values of a wrong type
 Model objects are built and read through their slots' offsets, found at
 import from the dataclasses' fields (``_model.Shape``), without their generated
 ``__init__`` or attribute lookups. Attribute sets are memoized per request
-in both directions, as the spec does: by their bytes when decoding (each
-point gets its own copy of the dict), by their keys and values when
-encoding.
+in both directions, as the spec does: by their bytes when decoding (points
+with the same set share its dict: maps are never edited in place, see
+``collector.pdata.metrics``), by their keys and values when encoding.
 """
 
 cimport cython
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_Copy, PyDict_GetItem, PyDict_Next
+from cpython.dict cimport PyDict_GetItem, PyDict_Next
 from cpython.float cimport PyFloat_AS_DOUBLE, PyFloat_AsDouble
 from cpython.long cimport PyLong_AsLongLong, PyLong_AsUnsignedLongLong
 from cpython.mem cimport PyMem_Calloc, PyMem_Free, PyMem_Malloc, PyMem_Realloc
@@ -89,7 +89,7 @@ cdef object _EXPONENTIAL = MetricType.EXPONENTIAL_HISTOGRAM
 cdef object _SUMMARY = MetricType.SUMMARY
 cdef tuple _TEMPORALITIES = (Temporality.UNSPECIFIED, Temporality.DELTA, Temporality.CUMULATIVE)
 cdef object _MAPPING = Mapping
-#: attribute value types a memoized set may hold: immutable, so a shallow copy per point is enough.
+#: attribute value types a memoized set may hold: immutable, so points can share the set's dict.
 cdef frozenset _IMMUTABLE = frozenset({str, int, bool, bytes, float, type(None)})
 
 
@@ -451,11 +451,11 @@ cdef class _Decoder:
         hash = _hash_span(self.b + run_start, n)
         hit = self.memo.find(hash, _same_span, self.b + run_start, n)
         if hit is not NULL:
-            return PyDict_Copy(<object>hit)
+            return <object>hit
         out = {}
         self.keyvalues(out, run_start, run_end, field)
         if _immutable_values(out):
-            self.memo.add(hash, PyBytes_FromStringAndSize(<const char*>self.b + run_start, n), PyDict_Copy(out))
+            self.memo.add(hash, PyBytes_FromStringAndSize(<const char*>self.b + run_start, n), out)
         return out
 
     cdef int keyvalues(self, dict out, Py_ssize_t pos, Py_ssize_t end, uint32_t field) except -1:

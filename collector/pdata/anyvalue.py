@@ -82,7 +82,8 @@ class AttributeMemo:
     bytes. Python sets are keyed by their items plus the value types (``1``,
     ``True`` and ``1.0`` are equal keys), and only sets of str, int, bool and
     bytes values are remembered: floats (``-0.0 == 0.0``) and mutable arrays or
-    maps are converted every time. Each point still gets its own dict.
+    maps are converted every time. Points with the same remembered set share
+    its dict: maps are never edited in place (see ``collector.pdata.metrics``).
     """
 
     __slots__ = ("_decoded", "_tails", "_encoded")
@@ -93,17 +94,17 @@ class AttributeMemo:
         self._encoded: dict[tuple[Any, ...], tuple[list[bytes], dict[int, bytes]]] = {}
 
     def decode(self, raw: Any) -> dict[str, Any]:
-        """Serialized ``KeyValue`` messages (a repeated bytes field) to a new dict."""
+        """Serialized ``KeyValue`` messages (a repeated bytes field) to a dict, shared when remembered."""
         key = tuple(raw[:])  # a slice of a repeated field is cheaper to take than its iterator
         hit = self._decoded.get(key)
         if hit is not None:
-            return hit.copy()
+            return hit
         out = {}
         for data in key:
             kv = KeyValue.FromString(data)
             out[kv.key] = from_anyvalue(kv.value)
         if _MEMO_SAFE.issuperset(map(type, out.values())):
-            self._decoded[key] = out.copy()
+            self._decoded[key] = out
         return out
 
     def decode_tail(self, data: bytes, parse: Callable[[bytes], Any]) -> dict[str, Any] | None:
@@ -114,14 +115,14 @@ class AttributeMemo:
         """
         hit = self._tails.get(data, _MISSING)
         if hit is not _MISSING:
-            return None if hit is None else hit.copy()
+            return hit
         message = parse(data)
         if any(f.name != "attributes" for f, _ in message.ListFields()):
             self._tails[data] = None
             return None
         out = self.decode(message.attributes)
         if _MEMO_SAFE.issuperset(map(type, out.values())):
-            self._tails[data] = out.copy()
+            self._tails[data] = out
         return out
 
     def encode(self, attributes: Mapping[str, Any]) -> list[bytes]:
