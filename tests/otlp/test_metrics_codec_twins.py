@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 import _fastpath
+from collector.pdata.anyvalue import _varint
 from collector.pdata import metrics as m
 from collector.pdata import otlp_metrics
 
@@ -286,13 +287,6 @@ def test_out_of_range_or_mistyped_values_fail_alike(field, wild, kind):
 # --- wire-format corners ---------------------------------------------------------------
 
 
-def _varint(n: int) -> bytes:
-    out = bytearray()
-    while n > 0x7F:
-        out.append(n & 0x7F | 0x80)
-        n >>= 7
-    out.append(n)
-    return bytes(out)
 
 
 def _field(number: int, payload: bytes) -> bytes:
