@@ -17,11 +17,12 @@ import pytest
 PLUGIN = Path(__file__).parent / "plugin"
 
 
-@pytest.fixture(scope="session", autouse=True)
-def plugin_installed() -> None:
+def pytest_configure(config: pytest.Config) -> None:
     """Install tests/plugin like any third-party package: through pip, entry points and all.
 
-    Editable, so a machine that kept an older install still runs this checkout's plugin.
+    Before collection, so tests parametrized over the registered factories
+    include the plugin's on a fresh machine's first run too. Editable, so a
+    machine that kept an older install still runs this checkout's plugin.
     """
     spec = importlib.util.find_spec("fathom_testplugin")
     if spec is None or not str(spec.origin).startswith(str(PLUGIN)):
