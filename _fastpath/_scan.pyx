@@ -721,6 +721,13 @@ cdef Py_ssize_t unescape_logfmt(const char* b, Py_ssize_t p, Py_ssize_t end, cha
     return n
 
 
+cdef inline Py_ssize_t unescape_span(const char* buf, Span s, char* out) noexcept nogil:
+    """The text of a quoted value with escapes (its span holds the quotes), by its syntax's escape rules."""
+    if s.tag == T_LFESC:
+        return unescape_logfmt(buf, s.start + 1, s.end - 1, out)
+    return unescape(buf, s.start + 1, s.end - 1, out)
+
+
 cdef int body_value(const char* buf, Span s, char* scratch, double* out) noexcept nogil:
     """0 and the value, or 1 missing, 2 wrong type (the twin's order)."""
     if s.tag == T_MISSING or s.tag == T_NULL:
@@ -1392,14 +1399,11 @@ cdef class JsonScanner:
             return MISSING
         if s.tag == T_STR:
             return PyUnicode_DecodeUTF8(buf + s.start + 1, s.end - s.start - 2, NULL)
-        if s.tag == T_STRESC:
-            n = unescape(buf, s.start + 1, s.end - 1, self.scratch)
+        if s.tag == T_STRESC or s.tag == T_LFESC:
+            n = unescape_span(buf, s, self.scratch)
             return PyUnicode_DecodeUTF8(self.scratch, n, NULL)
         if s.tag == T_BARE:
             return PyUnicode_DecodeUTF8(buf + s.start, s.end - s.start, NULL)
-        if s.tag == T_LFESC:
-            n = unescape_logfmt(buf, s.start + 1, s.end - 1, self.scratch)
-            return PyUnicode_DecodeUTF8(self.scratch, n, NULL)
         if s.tag == T_INT:
             return int(PyBytes_FromStringAndSize(buf + s.start, s.end - s.start))
         if s.tag == T_FLOAT:
@@ -1497,22 +1501,15 @@ cdef class JsonScanner:
             return self._put_text(b"true", 4, klen)
         if s.tag == T_FALSE:
             return self._put_text(b"false", 5, klen)
-        if s.tag == T_STRESC:
+        if s.tag == T_STRESC or s.tag == T_LFESC:
             if self._reserve(klen[0] + 5 + s.end - s.start) < 0:
                 return K_NO_MEMORY
-            ln = unescape(buf, s.start + 1, s.end - 1, self.key + klen[0] + 5)
+            ln = unescape_span(buf, s, self.key + klen[0] + 5)
             self._put_header(klen[0], ln)
             klen[0] += 5 + ln
             return 0
         if s.tag == T_BARE:
             return self._put_text(buf + s.start, s.end - s.start, klen)
-        if s.tag == T_LFESC:
-            if self._reserve(klen[0] + 5 + s.end - s.start) < 0:
-                return K_NO_MEMORY
-            ln = unescape_logfmt(buf, s.start + 1, s.end - 1, self.key + klen[0] + 5)
-            self._put_header(klen[0], ln)
-            klen[0] += 5 + ln
-            return 0
         if s.tag == T_FLOAT:  # Python's repr
             return K_NEEDS_GIL
         return K_WRONG_TYPE  # an object or an array
