@@ -64,16 +64,22 @@ def encode(record, style):
     return json.dumps(record, ensure_ascii=(style == 1), separators=separators).encode()
 
 
+def drop_or_insert(line: bytes, data, op: int, insertions: list[bytes]) -> bytes:
+    """Op 1 drops a byte of a non-empty line at a drawn place; op 2 inserts one of ``insertions`` there."""
+    i = data.draw(st.integers(0, len(line) - 1))
+    if op == 1:
+        return line[:i] + line[i + 1:]
+    return line[:i] + data.draw(st.sampled_from(insertions)) + line[i:]
+
+
 def mutate(line: bytes, data) -> bytes:
     op = data.draw(st.integers(0, 7))
     if op == 0 or not line:
         return line
+    if op in (1, 2):
+        return drop_or_insert(line, data, op, [b'"', b"\\", b"\xff", b"\xed\xa0\x80", b"\\ud800", b"\\udc00", b",", b"}",
+                                               b"{", b"1e999", b"-", b"\x01", b" ", b"\\u00"])
     i = data.draw(st.integers(0, len(line) - 1))
-    if op == 1:
-        return line[:i] + line[i + 1:]
-    if op == 2:
-        return line[:i] + data.draw(st.sampled_from([b'"', b"\\", b"\xff", b"\xed\xa0\x80", b"\\ud800", b"\\udc00",
-                                                    b",", b"}", b"{", b"1e999", b"-", b"\x01", b" ", b"\\u00"])) + line[i:]
     if op == 3:  # a duplicate key replaces the first
         return line[:-1] + b',"k":{"x":1},"n":2}' if line.endswith(b"}") else line
     if op == 4:
@@ -171,14 +177,9 @@ def logfmt_line(pairs) -> str:
 
 def mutate_logfmt(line: bytes, data) -> bytes:
     op = data.draw(st.integers(0, 5))
-    if op == 0 or not line:
+    if op not in (1, 2) or not line:
         return line
-    i = data.draw(st.integers(0, len(line) - 1))
-    if op == 1:
-        return line[:i] + line[i + 1:]
-    if op == 2:
-        return line[:i] + data.draw(st.sampled_from([b'"', b"\\", b"\xff", b"\xed\xa0\x80", b"=", b" ", b"\xc2"])) + line[i:]
-    return line
+    return drop_or_insert(line, data, op, [b'"', b"\\", b"\xff", b"\xed\xa0\x80", b"=", b" ", b"\xc2"])
 
 
 def logfmt_run(compiled: bool, data: bytes, plan: Plan):

@@ -214,6 +214,15 @@ async def _grpc_pusher(make_settings, port: int, **config) -> OtlpGrpcPusher:
     return pusher
 
 
+async def _push_once(make_settings, port: int, batch: Logs, **config) -> None:
+    """Start an exporter to ``port``, push ``batch``, stop it."""
+    pusher = await _grpc_pusher(make_settings, port, **config)
+    try:
+        await pusher.push(batch)
+    finally:
+        await pusher.shutdown()
+
+
 def test_this_grpcio_lets_the_exporter_gzip_off_the_loop():
     # If this fails after a grpcio upgrade, the exporter still works but gzips on the event loop.
     assert precompressed.AVAILABLE
@@ -222,11 +231,7 @@ def test_this_grpcio_lets_the_exporter_gzip_off_the_loop():
 @pytest.mark.parametrize("level", [1, 9])
 async def test_large_batch_arrives_gzipped_and_intact(make_settings, backend, relay, level):
     batch = _large_batch()
-    pusher = await _grpc_pusher(make_settings, relay.port, compression_level=level)
-    try:
-        await pusher.push(batch)
-    finally:
-        await pusher.shutdown()
+    await _push_once(make_settings, relay.port, batch, compression_level=level)
     # A grpcio server read it (grpc-encoding: gzip and the compressed flag agree), unchanged ...
     assert backend.received[Signal.LOGS] == [ExportLogsServiceRequest.FromString(batch.otlp_bytes)]
     # ... and it crossed the wire compressed.
@@ -235,11 +240,7 @@ async def test_large_batch_arrives_gzipped_and_intact(make_settings, backend, re
 
 async def test_large_batch_without_compression_is_sent_as_is(make_settings, backend, relay):
     batch = _large_batch()
-    pusher = await _grpc_pusher(make_settings, relay.port, compression="none")
-    try:
-        await pusher.push(batch)
-    finally:
-        await pusher.shutdown()
+    await _push_once(make_settings, relay.port, batch, compression="none")
     assert backend.received[Signal.LOGS] == [ExportLogsServiceRequest.FromString(batch.otlp_bytes)]
     assert relay.sent > len(batch.otlp_bytes)
 
@@ -300,11 +301,7 @@ async def test_a_large_batch_after_shutdown_began_is_retryable(make_settings, ba
 async def test_without_the_grpcio_hook_grpc_core_gzips(make_settings, backend, relay, monkeypatch):
     monkeypatch.setattr(precompressed, "AVAILABLE", False)
     batch = _large_batch()
-    pusher = await _grpc_pusher(make_settings, relay.port)
-    try:
-        await pusher.push(batch)
-    finally:
-        await pusher.shutdown()
+    await _push_once(make_settings, relay.port, batch)
     assert backend.received[Signal.LOGS] == [ExportLogsServiceRequest.FromString(batch.otlp_bytes)]
     assert relay.sent < len(batch.otlp_bytes) / 5
 
