@@ -417,6 +417,32 @@ def test_compiled_points_holding_no_container_are_left_to_refcounting():
     assert [plain, holding_a_list] == rms[0].scope_metrics[0].metrics[0].points
 
 
+def test_a_decoded_batch_of_plain_points_is_left_wholly_to_refcounting():
+    """Bounds tuples, point lists, metrics (their enum members are singletons), scopes and resources too:
+    a queue of decoded batches is then nothing the collector's older generations traverse."""
+    import gc
+
+    hist = m.HistogramPoint({"a": "b"}, 2, 3, 4.0, (1.0, 5.0), [1, 1, 1], 1)
+    rms = [m.ResourceMetrics(m.Resource({"service.name": "s"}), [m.ScopeMetrics(m.Scope("x"), [
+        m.Metric("h", m.MetricType.HISTOGRAM, [hist], temporality=m.Temporality.CUMULATIVE)])])]
+    (rm,) = C.decode(C.encode(rms))
+    sm = rm.scope_metrics[0]
+    metric = sm.metrics[0]
+    point = metric.points[0]
+    objects = [rm, rm.resource, rm.scope_metrics, sm, sm.scope, sm.metrics, metric, metric.points, point, point.bounds]
+    assert [gc.is_tracked(o) for o in objects] == [False] * len(objects)
+
+
+def test_choosing_the_codec_does_not_import_the_log_scanner():
+    """_fastpath picks each compiled module on first use: an OTLP-only config never loads logs_to_metrics."""
+    import subprocess
+    import sys
+
+    code = ("import sys, collector.pdata.otlp_metrics as c; c.decode_request(b''); "
+            "assert 'collector.connectors.logs_to_metrics' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
 def test_an_attribute_value_holding_itself_is_a_recursion_error(codec):  # noqa: F811 (codec: the fixture)
     value: list = []
     value.append(value)
